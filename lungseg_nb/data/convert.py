@@ -33,19 +33,19 @@ def volume_to_slices(vol:np.ndarray # canonical (RAS+) volume (X,Y,Z)
                     )->np.ndarray: # (Z,H,W) axial slices: right on image left, anterior on top
     "Axial display slices of a canonical volume (radiological convention)."
     if vol.ndim != 3: raise ValueError(f"expected a 3D (X,Y,Z) volume, got shape {vol.shape}")
-    return np.ascontiguousarray(np.flip(vol, 1).transpose(2, 1, 0))
+    return np.ascontiguousarray(np.flip(vol, (0, 1)).transpose(2, 1, 0))
 
 def slices_to_volume(slices:np.ndarray # (Z,H,W) slices from `volume_to_slices`
                     )->np.ndarray: # canonical (X,Y,Z) volume
     "Exact inverse of `volume_to_slices`."
     if slices.ndim != 3: raise ValueError(f"expected (Z,H,W) slices, got shape {slices.shape}")
-    return np.ascontiguousarray(np.flip(slices.transpose(2, 1, 0), 1))
+    return np.ascontiguousarray(np.flip(slices.transpose(2, 1, 0), (0, 1)))
 
 def display_slice(vol:np.ndarray, # canonical (X,Y,Z) volume
                   k:int # axial slice index
                  )->np.ndarray: # (H,W) view, same as volume_to_slices(vol)[k]
     "One display-oriented axial slice, as a view (no copy of the volume)."
-    return vol[:, ::-1, k].T
+    return vol[::-1, ::-1, k].T
 
 # %% ../../nbs/03_data.convert.ipynb #6d719e17
 def hu_window(hu:np.ndarray, # Hounsfield units, any shape
