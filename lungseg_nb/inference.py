@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from fastcore.script import call_parse, Param
 from tqdm import tqdm
 
+from .train import CheckpointError  # one error class for checkpoints, raised by training and inference alike
 from .core import Config, ConfigError, validate_config, get_device, atomic_write
 from .models.unet import build_model
 from .data.dataset import preprocess, build_transforms, context_indices, load_split
@@ -26,17 +27,15 @@ from .data.download import list_cases, AlsoDashed, cli_error
 from .metrics import volume_metrics, summarize_volumes
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'IMAGE_EXTS', 'NIFTI_EXTS', 'EVAL_COLUMNS', 'CheckpointError', 'load_checkpoint',
-           'check_state_dict', 'load_model', 'auto_batch_size', 'predict_slices', 'from_canonical', 'predict_volume',
-           'tumor_ml', 'read_gray', 'overlay', 'write_png', 'predict_images', 'find_inputs', 'save_nifti', 'write_csv',
-           'predict', 'run_split', 'evaluate', 'AlsoDashedFlag', 'lungseg_predict', 'lungseg_evaluate']
+__all__ = ['CHECKPOINT_FORMAT', 'IMAGE_EXTS', 'NIFTI_EXTS', 'EVAL_COLUMNS', 'load_checkpoint', 'check_state_dict', 'load_model',
+           'auto_batch_size', 'predict_slices', 'from_canonical', 'predict_volume', 'tumor_ml', 'read_gray', 'overlay',
+           'write_png', 'predict_images', 'find_inputs', 'save_nifti', 'write_csv', 'predict', 'run_split', 'evaluate',
+           'AlsoDashedFlag', 'lungseg_predict', 'lungseg_evaluate']
 
 # %% ../nbs/10_inference.ipynb #452f9310
 CHECKPOINT_FORMAT = 'lungseg_nb/1'
 _CKPT_KEYS = ('format', 'model', 'config')
 
-class CheckpointError(ValueError):
-    "A file is not a lungseg_nb checkpoint, or its weights do not fit the configuration stored in it."
 
 def _first_line(e:BaseException)->str: return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
