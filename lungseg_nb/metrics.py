@@ -29,6 +29,7 @@ def _check_labels(x:torch.Tensor, orig:torch.Tensor, C:int, what:str):
         raise ValueError(f"{what} labels must lie in 0..{C-1}, found {lo.item()}..{hi.item()} "
                          "(divide a 0/255 mask by 255, or set ignore_index)")
 
+# %% ../nbs/08_metrics.ipynb #81ab01b2
 class SegmentationMetrics:
     "Confusion matrix over batches of 2D predictions: accuracy, per-class IoU/Dice, pooled tumor Dice."
     def __init__(self, n_classes:int=2, # number of classes C
@@ -173,6 +174,7 @@ def _distances(ip, it, shape, sp, method='auto', crop=True):
         return cKDTree(ct).query(cp)[0], cKDTree(cp).query(ct)[0]
     raise ValueError(f"method must be 'auto', 'edt' or 'kdtree', got {method!r}")
 
+# %% ../nbs/08_metrics.ipynb #9a3fc974
 def surface_distances(pred:np.ndarray, # non-empty predicted mask
                       target:np.ndarray, # non-empty label mask, same shape
                       spacing:Sequence[float]=(1.0, 1.0, 1.0), # voxel size in mm per axis

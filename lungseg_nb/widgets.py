@@ -113,6 +113,7 @@ class ViewerCase:
     @property
     def voxel_ml(self)->float: return float(self.spacing[0] * self.spacing[1] * self.spacing[2]) / 1000.0
 
+# %% ../nbs/11_widgets.ipynb #104f774d
 def _display_spacing(spacing)->tuple:
     "Canonical (sx,sy,sz) -> display (dz,dh,dw), found by probing `volume_to_slices` with axis lengths 2, 3, 5."
     probe = volume_to_slices(np.zeros((2, 3, 5), np.uint8)).shape
