@@ -4,9 +4,8 @@
 
 # %% ../../nbs/03_data.convert.ipynb #4889fc56
 from __future__ import annotations
-import csv, io, json, math, multiprocessing, os, shutil, sys, time, zipfile, zlib
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+import csv, io, json, math, os, shutil, sys, time, zipfile, zlib
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -214,7 +213,7 @@ class ConvertSummary:
         return s + ''.join(f"\n  {m}" if c in m else f"\n  {c}: {m}" for c, m in self.failed.items())
 
 def _convert_worker(case:Case, out:str, window, empty_ratio, seed, png_compression):
-    "Process-pool entry point: never raises, returns (case id, record or None, error message or None)."
+    "Convert one case and never raise: returns (case id, record or None, error message or None)."
     try: return case.case_id, convert_case(case, out, window, empty_ratio, seed, png_compression), None
     except CaseError as e: return case.case_id, None, str(e)
     except Exception as e: return case.case_id, None, f"{case.source_image}: {type(e).__name__}: {e}"
@@ -228,11 +227,6 @@ def _up_to_date(case:Case, out:Path, params:dict)->bool:
     except (OSError, ValueError, KeyError): return False
     return all((out/r['image']).exists() and (out/r['label']).exists() for r in rec['rows'])
 
-def _mp_context():
-    if 'forkserver' in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context('forkserver'); ctx.set_forkserver_preload([__name__]); return ctx
-    return multiprocessing.get_context('spawn')
-
 # %% ../../nbs/03_data.convert.ipynb #637cee96
 def _write_csv(path:Path, columns:list, rows:list):
     buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=columns, lineterminator='\n')
@@ -243,7 +237,7 @@ def convert_dataset(src:str|Path, # dataset folder (MSD, Kaggle task or phantom 
                     out:str|Path, # output folder
                     window:tuple=(-600, 1500), # HU window (level, width)
                     empty_ratio:float=0.1, # fraction of tumor-free slices marked keep=1 (1 keeps all)
-                    workers:int|None=None, # processes (None: all cores; 1: in this process)
+                    workers:int|None=None, # threads, one volume each (None: all cores; 1: no thread pool)
                     seed:int=0, # seed of the keep sampling
                     progress:bool=True, # tqdm bar over cases
                     png_compression:int=PNG_COMPRESSION # zlib level for the PNGs
@@ -270,12 +264,8 @@ def convert_dataset(src:str|Path, # dataset folder (MSD, Kaggle task or phantom 
         if workers == 1 or len(todo) <= 1:
             for c in todo: _done(*_convert_worker(c, *args))
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=_mp_context()) as ex:
-                futs = {ex.submit(_convert_worker, c, *args): c for c in todo}
-                for f in as_completed(futs):
-                    try: _done(*f.result())
-                    except BrokenProcessPool as e:   # a worker died (e.g. killed for memory)
-                        _done(futs[f].case_id, None, f"{futs[f].source_image}: worker process died ({e}); try fewer --workers")
+            with ThreadPoolExecutor(max_workers=min(workers, len(todo)), thread_name_prefix='convert') as ex:
+                for f in as_completed([ex.submit(_convert_worker, c, *args) for c in todo]): _done(*f.result())
     rows, summaries = [], []
     for c in cases:
         p = out/'.parts'/f'{c.case_id}.json'
@@ -328,7 +318,7 @@ def lungseg_convert(src:Param("dataset folder: MSD or phantom (dataset.json), or
                     window:Param("HU window LEVEL WIDTH, the same for every slice", float, nargs=2)=(-600, 1500),
                     empty_ratio:Param("fraction of tumor-free slices marked keep=1 for training (every slice is written; 1 keeps all)",
                                       float, action=AlsoDashed)=0.1,
-                    workers:Param("parallel processes, one volume each (default: all cores)", int)=None,
+                    workers:Param("parallel workers (threads), one volume each (default: all cores)", int)=None,
                     seed:int=0, # seed of the keep sampling (mixed with each case id)
                     quiet:bool=False # no progress bar
                    ):
