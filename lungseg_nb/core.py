@@ -48,7 +48,9 @@ class DataConfig(_Section):
     window_width: float = Field(1500.0, gt=0)
     empty_ratio: float = Field(0.1, ge=0, le=1)
     tumor_fraction: float = Field(0.0, ge=0, lt=1)  # 0 = no oversampling of tumor slices
+    hard_negative_weight: float = Field(0.0, ge=0)  # >0: oversample tumor-free slices where the model lately predicted tumor
     num_workers: int = Field(4, ge=0)
+    cache_mb: float = Field(1024, ge=0)  # keep decoded slices in memory when they fit in this many MB (0 = never)
     phantom_n: int = Field(12, ge=1)
     phantom_size: int = Field(256, ge=32)
     phantom_slices: int = Field(48, ge=4)

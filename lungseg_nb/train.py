@@ -23,7 +23,8 @@ from .core import (Config, ConfigError, SchedulerConfig, TrainConfig, apply_over
 from .data.phantom import make_phantom_dataset
 from .data.download import list_cases
 from .data.convert import convert_dataset, read_manifest
-from .data.dataset import SliceDataset, build_transforms, load_split, make_loaders, read_png, save_split
+from .data.dataset import (HardNegativeSampler, SliceDataset, build_transforms, load_split, make_loaders, read_png,
+                                     save_split)
 from .models.unet import build_model
 from .losses import build_loss
 from .metrics import SegmentationMetrics, summarize_volumes, volume_dice, volume_metrics
@@ -68,7 +69,9 @@ def build_optimizer(model:nn.Module, # the network
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
     groups = [dict(params=decay, weight_decay=cfg.weight_decay), dict(params=no_decay, weight_decay=0.0)]
-    return torch.optim.AdamW([g for g in groups if g['params']], lr=cfg.lr)
+    groups = [g for g in groups if g['params']]
+    try: return torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
+    except (RuntimeError, ValueError): return torch.optim.AdamW(groups, lr=cfg.lr)   # parameters the fused kernel does not support
 
 # %% ../nbs/09_train.ipynb #8f6e155f
 def build_scheduler(opt:torch.optim.Optimizer, # the optimizer
@@ -270,12 +273,17 @@ def train_one_epoch(model:nn.Module, # the network, moved to `device`
     groups = accumulation_groups(n, accumulation_steps)
     use_scaler = scaler is not None and scaler.is_enabled()
     total, steps, skipped = 0.0, 0, 0
+    hard = getattr(loader, 'sampler', None)
+    hard = hard if isinstance(hard, HardNegativeSampler) else None
     optimizer.zero_grad(set_to_none=True)
     bar = tqdm(loader, total=n, desc=f"train {epoch+1}", leave=False, disable=not progress, dynamic_ncols=True)
     for i, (x, y) in enumerate(bar):
         x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
         with autocast(device, amp_dtype): out = model(x)
         loss = loss_fn(out, y)
+        if hard is not None:                                           # false-positive pixels per item, for hard-negative mining
+            main = (out[0] if isinstance(out, (list, tuple)) else out).detach()
+            hard.record(i*loader.batch_size, ((main.argmax(1) == 1) & (y == 0)).sum((1, 2)).cpu().numpy())
         lv = loss.item()
         if not math.isfinite(lv):
             raise NonFiniteLossError(
@@ -415,6 +423,7 @@ def epoch_loader(loader:DataLoader, # the training loader from `make_loaders`
     if hasattr(ds, 'set_seed'): ds.set_seed(seed)
     g = torch.Generator(); g.manual_seed(seed)
     if isinstance(s, WeightedRandomSampler): sampler, shuffle = WeightedRandomSampler(s.weights, s.num_samples, s.replacement, generator=g), False
+    elif isinstance(s, HardNegativeSampler): s.generator = g; sampler, shuffle = s, False   # shared: it learns across epochs
     elif isinstance(s, RandomSampler): sampler, shuffle = None, True
     elif isinstance(s, SequentialSampler): sampler, shuffle = None, False
     else: raise TypeError(f"epoch_loader cannot reseed a {type(s).__name__}")
@@ -617,7 +626,8 @@ def state_dict(self:Trainer, kind:str='last')->dict:
                      scaler=self.scaler.state_dict(),
                      callbacks=dict(checkpoint=self.checkpoint.state_dict(),
                                     early_stopping=self.early_stopping.state_dict() if self.early_stopping else None),
-                     history=self.history, split=self.split, rng=get_rng_state())
+                     history=self.history, split=self.split, rng=get_rng_state(),
+                     sampler=self.train_dl.sampler.state_dict() if isinstance(self.train_dl.sampler, HardNegativeSampler) else None)
 
 @patch
 def load_state_dict(self:Trainer, ck:dict):
@@ -637,6 +647,7 @@ def load_state_dict(self:Trainer, ck:dict):
         self.early_stopping.load_state_dict(ck['callbacks']['early_stopping'])
     self.history = {c: list(ck['history'].get(c, [])) for c in HISTORY_COLUMNS}
     self.epoch = int(ck['epoch'])
+    if isinstance(self.train_dl.sampler, HardNegativeSampler) and ck.get('sampler'): self.train_dl.sampler.load_state_dict(ck['sampler'])
     set_rng_state(ck['rng'])
 
 # %% ../nbs/09_train.ipynb #fe796141

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 import albumentations as A
-from torch.utils.data import Dataset, DataLoader, WeightedRandomSampler, get_worker_info
+from torch.utils.data import Dataset, DataLoader, Sampler, WeightedRandomSampler, get_worker_info
 
 from ..core import AugmentationConfig, Config, atomic_write, get_device, seed_worker
 from .convert import MANIFEST_COLUMNS, read_manifest
@@ -22,7 +22,7 @@ from .convert import MANIFEST_COLUMNS, read_manifest
 # %% auto #0
 __all__ = ['SPLIT_NAMES', 'ELASTIC', 'GRID_DISTORTION', 'load_manifest', 'check_split', 'split_cases', 'save_split', 'load_split',
            'preprocess', 'read_png', 'context_indices', 'TumorSafeCoarseDropout', 'build_transforms', 'prepare_slice',
-           'SliceDataset', 'tumor_sampler', 'make_loaders']
+           'SliceDataset', 'tumor_sampler', 'HardNegativeSampler', 'make_loaders']
 
 # %% ../../nbs/04_data.dataset.ipynb #d5feca42
 def load_manifest(root:str|Path, # converted dataset directory (holds images/, labels/, manifest.csv)
@@ -226,6 +226,7 @@ class SliceDataset(Dataset):
                  context_slices:int=0, # k: stack 2k+1 neighbouring slices as channels (2.5D)
                  seed:int=0, # seed of the augmentation generator
                  manifest:Optional[list[dict]]=None, # rows from `load_manifest(root)`, to avoid re-reading it
+                 cache_mb:float=0, # decode every needed PNG once and keep it in memory if they fit in this many MB
                 ):
         self.root, self.k, self.keep_only, self.transform = Path(root), int(context_slices), keep_only, transform
         manifest = load_manifest(root) if manifest is None else manifest
@@ -237,7 +238,27 @@ class SliceDataset(Dataset):
         self._index = {(r['case'], r['slice']): r for r in manifest if r['case'] in sel}
         self.rows = sorted((r for r in self._index.values() if r['keep'] or not keep_only), key=lambda r: (r['case'], r['slice']))
         self._check_files()
+        self._cache = self._fill_cache(cache_mb)
         self.set_seed(seed)
+
+    def _needed(self)->list[str]:
+        "Every file an item can read: the images of the rows and their 2.5D neighbours, and the labels."
+        return sorted({r['label'] for r in self.rows} | {nb['image'] for r in self.rows for nb in self._context_rows(r)})
+
+    def _fill_cache(self, cache_mb:float)->dict:
+        "Decoded slices by relative path, if their estimated size fits `cache_mb` (else empty: read PNGs on demand)."
+        need = self._needed()
+        if not cache_mb or not need: return {}
+        h, w = read_png(self.root/need[0]).shape[:2]      # estimate from one slice; MSD and phantom slices share a size
+        if len(need)*h*w > cache_mb*2**20: return {}
+        return {p: read_png(self.root/p) for p in need}
+
+    def _read(self, rel:str)->np.ndarray:
+        a = self._cache.get(rel)
+        return read_png(self.root/rel) if a is None else a.copy()   # a copy: no transform can alter the cache
+
+    @property
+    def cached(self)->bool: return bool(self._cache)
 
     def _context_rows(self, r):
         out = []
@@ -249,8 +270,7 @@ class SliceDataset(Dataset):
         return out
 
     def _check_files(self):
-        need = {r['label'] for r in self.rows} | {nb['image'] for r in self.rows for nb in self._context_rows(r)}
-        missing = sorted(p for p in need if not (self.root/p).is_file())
+        missing = [p for p in self._needed() if not (self.root/p).is_file()]
         if missing: raise FileNotFoundError(f"{len(missing)} slice file(s) listed in {self.root/'manifest.csv'} are missing, e.g. "
                                             f"{str(self.root/missing[0])!r}; re-run lungseg_convert")
 
@@ -267,12 +287,12 @@ class SliceDataset(Dataset):
     def load_image(self, i:int)->np.ndarray:
         "uint8 slice `i` as stored: (H,W), or (H,W,2k+1) with neighbours for 2.5D."
         r = self.rows[i]
-        if self.k == 0: return read_png(self.root/r['image'])
-        return np.dstack([read_png(self.root/nb['image']) for nb in self._context_rows(r)])
+        if self.k == 0: return self._read(r['image'])
+        return np.dstack([self._read(nb['image']) for nb in self._context_rows(r)])
 
     def load_mask(self, i:int)->np.ndarray:
         "uint8 (H,W) label of slice `i` in {0, 1}."
-        return (read_png(self.root/self.rows[i]['label']) > 0).astype(np.uint8)
+        return (self._read(self.rows[i]['label']) > 0).astype(np.uint8)
 
     def __len__(self): return len(self.rows)
 
@@ -303,7 +323,7 @@ class SliceDataset(Dataset):
 
     def __repr__(self):
         return (f"SliceDataset({len(self)} slices of {len(self.cases)} case(s), {int(self.tumor_flags.sum())} with tumor, "
-                f"in_channels={self.in_channels}, {'keep=1 rows' if self.keep_only else 'all slices'})")
+                f"in_channels={self.in_channels}, {'keep=1 rows' if self.keep_only else 'all slices'}{', cached' if self.cached else ''})")
 
 # %% ../../nbs/04_data.dataset.ipynb #348a5a4a
 def tumor_sampler(dataset:SliceDataset, # training dataset (uses `dataset.tumor_flags`)
@@ -321,6 +341,57 @@ def tumor_sampler(dataset:SliceDataset, # training dataset (uses `dataset.tumor_
     g = torch.Generator(); g.manual_seed(seed)
     return WeightedRandomSampler(torch.as_tensor(w, dtype=torch.double), num_samples or len(dataset), replacement=True, generator=g)
 
+# %% ../../nbs/04_data.dataset.ipynb #3237b196
+class HardNegativeSampler(Sampler[int]):
+    "Tumor-aware sampler that also oversamples the tumor-free slices where the model lately predicted tumor."
+    def __init__(self, dataset:SliceDataset, # training dataset (uses `dataset.tumor_flags`)
+                 tumor_fraction:float, # probability of drawing a tumor slice; 0 = tumor slices weigh like a never-hard empty one
+                 hard_weight:float=4.0, # w: a tumor-free slice with hardness h weighs 1 + w*h
+                 num_samples:Optional[int]=None, # draws per epoch; None = len(dataset)
+                 generator:Optional[torch.Generator]=None, # source of the draws (epoch_loader sets a seeded one per epoch)
+                 momentum:float=0.5, # h <- momentum*h + (1-momentum)*hit on every draw of the slice
+                 min_pixels:int=10 # false-positive pixels of an item that count as a hit
+                ):
+        if not 0 <= tumor_fraction < 1: raise ValueError(f"tumor_fraction={tumor_fraction} must be in [0, 1)")
+        if hard_weight < 0: raise ValueError(f"hard_weight={hard_weight} must be >= 0")
+        self.flags = dataset.tumor_flags
+        if tumor_fraction > 0 and not self.flags.any():
+            raise ValueError("tumor_fraction > 0 but the training pool has no tumor slice; set data.tumor_fraction: 0")
+        self.tumor_fraction, self.hard_weight, self.momentum, self.min_pixels = tumor_fraction, hard_weight, momentum, min_pixels
+        self.num_samples, self.generator = num_samples or len(self.flags), generator
+        self.hardness = np.zeros(len(self.flags))
+        self.order: list[int] = []
+
+    def weights(self)->torch.Tensor:
+        "Draw probability of every slice (sums to 1)."
+        t, e = self.flags, ~self.flags
+        w = np.where(e, 1 + self.hard_weight*self.hardness, 1.0)
+        if self.tumor_fraction > 0 and e.any():
+            w[t] *= self.tumor_fraction / w[t].sum(); w[e] *= (1 - self.tumor_fraction) / w[e].sum()
+        return torch.as_tensor(w / w.sum(), dtype=torch.double)
+
+    def __iter__(self):
+        self.order = torch.multinomial(self.weights(), self.num_samples, replacement=True, generator=self.generator).tolist()
+        return iter(self.order)
+
+    def __len__(self): return self.num_samples
+
+    def record(self, start:int, # position in the epoch's `order` of the batch's first item
+               fp_pixels:np.ndarray # per item of the batch: pixels predicted tumor where the label has none
+              ):
+        "Update the hardness of the slices of one batch."
+        idx = np.asarray(self.order[start:start + len(fp_pixels)], dtype=np.int64)
+        hit = (np.asarray(fp_pixels)[:len(idx)] >= self.min_pixels).astype(np.float64)
+        for i, h in zip(idx.tolist(), hit.tolist()): self.hardness[i] = self.momentum*self.hardness[i] + (1 - self.momentum)*h
+
+    def state_dict(self)->dict: return dict(hardness=torch.from_numpy(self.hardness.copy()))
+    def load_state_dict(self, sd:dict):
+        h = sd['hardness'].numpy().astype(np.float64)
+        if h.shape != self.hardness.shape: raise ValueError(f"hard-negative state for {len(h)} slices, the training pool has {len(self.hardness)}")
+        self.hardness = h
+    def __repr__(self): return (f"HardNegativeSampler(tumor_fraction={self.tumor_fraction}, hard_weight={self.hard_weight}, "
+                                f"{int((self.hardness[~self.flags] > 0.5).sum())} hard of {int((~self.flags).sum())} tumor-free slices)")
+
 # %% ../../nbs/04_data.dataset.ipynb #8dde1481
 def make_loaders(cfg:Config, # the run's configuration (data, train.batch_size, augmentation, seed)
                  split:Optional[dict]=None, # case split to use; None = from data.split_file or seeded split_cases
@@ -336,7 +407,7 @@ def make_loaders(cfg:Config, # the run's configuration (data, train.batch_size, 
     for name in ('train', 'val'):
         if not split[name]: raise ValueError(f"the split has no {name} case ({len(cases)} case(s) in {d.dataset}); "
                                              "raise data.val_ratio or convert more volumes")
-    common = dict(root=d.dataset, context_slices=d.context_slices, seed=seed, manifest=manifest)
+    common = dict(root=d.dataset, context_slices=d.context_slices, seed=seed, manifest=manifest, cache_mb=d.cache_mb)
     train_ds = SliceDataset(cases=split['train'], keep_only=True, **common,
                             transform=build_transforms(cfg.augmentation, d.img_size, train=True, crop_size=d.crop_size))
     val_ds = SliceDataset(cases=split['val'], keep_only=False, **common,
@@ -345,7 +416,9 @@ def make_loaders(cfg:Config, # the run's configuration (data, train.batch_size, 
     nw = d.num_workers
     kw = dict(num_workers=nw, pin_memory=device.type == 'cuda', persistent_workers=nw > 0,
               worker_init_fn=seed_worker if nw > 0 else None)
-    sampler = tumor_sampler(train_ds, d.tumor_fraction, seed=seed)
+    if d.hard_negative_weight > 0:
+        sampler = HardNegativeSampler(train_ds, d.tumor_fraction, d.hard_negative_weight, generator=torch.Generator().manual_seed(seed))
+    else: sampler = tumor_sampler(train_ds, d.tumor_fraction, seed=seed)
     g_train, g_val = torch.Generator(), torch.Generator()
     g_train.manual_seed(seed); g_val.manual_seed(seed + 1)
     train_dl = DataLoader(train_ds, batch_size=cfg.train.batch_size, shuffle=sampler is None, sampler=sampler,
