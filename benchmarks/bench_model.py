@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Speed of the Attention U-Net with deep supervision (lungseg_nb.models.unet).
 
-CPU part: inference forward and train step (forward, deep-supervision CE, backward, AdamW) at SIZE², batch
+CPU part: inference forward and train step (forward, deep-supervision CE, backward, AdamW step) at SIZE², batch
 BATCH, fp32, for several implementation variants measured interleaved (round robin, medians), with FLOPs from
 torch.utils.flop_counter and the achieved GFLOP/s as a share of a 2048x2048 fp32 matmul timed in the same run.
 CUDA part (only when torch.cuda.is_available()): train-step slices/s at 512², batch 16, bf16 autocast,
@@ -9,8 +9,8 @@ channels_last, eager vs torch.compile.
 
     python benchmarks/bench_model.py [--size 256] [--batch 2] [--threads 2] [--repeats 7]
                                      [--variants plain,inplace,default,channels_last] [--no-cuda]
-Variants: plain (no in-place ReLU, gate convolves upsampled g), inplace (in-place ReLU), default (the library:
-in-place ReLU + gate W_g at the coarse resolution), channels_last (default + channels_last), compile
+Variants: plain (no in-place ReLU, gate convolves upsampled g, unfused AdamW), inplace (in-place ReLU), default (the library:
+in-place ReLU + gate W_g at the coarse resolution + fused AdamW), channels_last (default + channels_last), compile
 (default + torch.compile), compile_cl (compile + channels_last).
 """
 import argparse, statistics, sys, time, types
@@ -18,6 +18,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from lungseg_nb.models.layers import AttentionGate
 from lungseg_nb.models.unet import AttentionUNet
+from lungseg_nb.core import TrainConfig
+from lungseg_nb.train import build_optimizer
 
 DS_WEIGHTS = (1.0, 0.4, 0.2, 0.1)
 
@@ -84,7 +86,9 @@ def bench_cpu(args):
     for v in variants:
         model, fwd, cl = make_model(v)
         xv = x.to(memory_format=torch.channels_last) if cl else x
-        opt = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=1e-3)
+        # the library's optimizer (fused AdamW, no decay on norms/biases); 'plain' keeps torch's default per-parameter loop
+        opt = (torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=1e-3) if v == 'plain'
+               else build_optimizer(model, TrainConfig(lr=5e-5, weight_decay=1e-3)))
         flops = count_flops(model, x, y)
         t0 = time.perf_counter()
         for _ in range(2): train_step(fwd, opt, xv, y); forward_eval(model, fwd, xv)  # warm-up (compiles)

@@ -169,7 +169,7 @@ def _like(img:nib.spatialimages.SpatialImage, data:np.ndarray, dtype, descrip:st
     hdr = img.header.copy()
     hdr.set_data_dtype(dtype)
     if hasattr(hdr, 'set_slope_inter'): hdr.set_slope_inter(1.0, 0.0)
-    out = img.__class__(data.astype(dtype), img.affine, hdr)
+    out = img.__class__(np.asarray(data, dtype=dtype), img.affine, hdr)   # no copy when the dtype already fits
     if 'descrip' in out.header: out.header['descrip'] = descrip.encode()[:79]
     return out
 
