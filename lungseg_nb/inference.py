@@ -175,11 +175,11 @@ def _like(img:nib.spatialimages.SpatialImage, data:np.ndarray, dtype, descrip:st
 
 # %% ../nbs/10_inference.ipynb #e99ce893
 def _volume_data(img:nib.spatialimages.SpatialImage)->np.ndarray:
-    "HU data of a 3D image (a trailing singleton 4th axis is dropped)."
+    "HU data of a 3D image as stored (int16 for MSD; float if the file is scaled); a trailing singleton 4th axis is dropped."
     shape = img.shape
     if len(shape) == 4 and shape[3] == 1: shape = shape[:3]
     if len(shape) != 3: raise ValueError(f"expected a 3D CT volume, got an image of shape {img.shape}")
-    return np.asarray(img.dataobj, dtype=np.float32).reshape(shape)
+    return np.asanyarray(img.dataobj).reshape(shape)   # no float32 copy: hu_window converts once
 
 def predict_volume(model:nn.Module, # segmentation network in eval mode
                    img:nib.spatialimages.SpatialImage, # CT volume in HU, any orientation
