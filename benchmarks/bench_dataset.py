@@ -6,6 +6,8 @@ Writes 64 synthetic 512x512 CT-like PNG slices (body, lungs, noise, a tumor blob
 (OpenCV and torch limited to one thread: what one DataLoader worker does) and reports how many workers
 would feed a GPU that eats 150 slices/s. The per-worker rate is counted per CPU second of this process, so it
 estimates a worker with a core to itself even on a busy machine; the wall-clock rate is printed beside it. `--loader N` also times a real DataLoader with N workers.
+The last two rows compare a 7-channel (2.5D, k=3) item read from its 7 PNGs with the same item from the in-memory
+cache (`cache_mb`).
 
     python benchmarks/bench_dataset.py [--seconds 4] [--loader 0]
 """
@@ -81,12 +83,14 @@ def main():
     try:
         write_slices(tmp/'slices')
         aug = AugmentationConfig()
-        cases = [  # (label, img_size, crop_size, context k, augment)
-            ('512, resize only (validation)', 512, 0, 0, False),
-            ('512, augmented', 512, 0, 0, True),
-            ('512, augmented, 2.5D k=1', 512, 0, 1, True),
-            ('512 -> 256 crop, augmented', 512, 256, 0, True),
-            ('256, augmented', 256, 0, 0, True),
+        cases = [  # (label, img_size, crop_size, context k, augment, cache_mb)
+            ('512, resize only (validation)', 512, 0, 0, False, 0),
+            ('512, augmented', 512, 0, 0, True, 0),
+            ('512, augmented, 2.5D k=1', 512, 0, 1, True, 0),
+            ('512 -> 256 crop, augmented', 512, 256, 0, True, 0),
+            ('256, augmented', 256, 0, 0, True, 0),
+            ('512 -> 160 crop, augmented, 2.5D k=3, PNGs', 512, 160, 3, True, 0),
+            ('512 -> 160 crop, augmented, 2.5D k=3, cached', 512, 160, 3, True, 1024),
         ]
         load = os.getloadavg()
         print(f'# bench_dataset: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, '
@@ -94,9 +98,9 @@ def main():
         print('| pipeline | network input | samples/s per worker (CPU time) | ms CPU/sample | samples/s wall (shared machine) | workers for 150 slices/s |')
         print('|---|---|---:|---:|---:|---:|')
         results = {}
-        for label, size, crop, k, augment in cases:
+        for label, size, crop, k, augment, cache_mb in cases:
             tf = build_transforms(aug, size, train=augment, crop_size=crop)
-            ds = SliceDataset(tmp/'slices', transform=tf, context_slices=k, seed=0)
+            ds = SliceDataset(tmp/'slices', transform=tf, context_slices=k, seed=0, cache_mb=cache_mb)
             wall, cpu = rate_in_process(ds, args.seconds); results[label] = ds
             side = crop or size
             print(f'| {label} | {2*k+1}x{side}x{side} | {cpu:.1f} | {1000/cpu:.1f} | {wall:.1f} | {math.ceil(TARGET/cpu)} |', flush=True)
