@@ -38,6 +38,7 @@ def check_seg_inputs(logits:torch.Tensor, # logits (N,C,H,W)
                          "(a 0/255 mask must be divided by 255 first)")
     return logits.float(), target.long()
 
+# %% ../nbs/07_losses.ipynb #b81e7dcb
 class SegLoss(nn.Module):
     "Base class: validates inputs and computes `self.loss(logits, target)` in float32 with autocast off."
     def forward(self, logits:torch.Tensor, # logits (N,C,H,W)

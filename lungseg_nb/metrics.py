@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 from scipy.spatial import cKDTree
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['EDT_MAX_VOXELS', 'SegmentationMetrics', 'volume_dice', 'mask_surface', 'surface_distances', 'volume_diagonal', 'hd95',
@@ -44,51 +45,61 @@ class SegmentationMetrics:
         "Forget everything accumulated."
         self.confmat = torch.zeros(self.n_classes, self.n_classes, dtype=torch.int64)
 
-    @torch.no_grad()
-    def update(self, pred:torch.Tensor, # logits (N,C,H,W) or class indices (N,H,W)
-               target:torch.Tensor # class indices (N,H,W)
-              ):
-        "Add a batch to the confusion matrix."
-        C = self.n_classes
-        pred = torch.as_tensor(pred)
-        target = torch.as_tensor(target, device=pred.device)
-        from_logits = pred.ndim == target.ndim + 1
-        if from_logits:
-            if pred.shape[1] != C: raise ValueError(f"logits have {pred.shape[1]} channels, expected n_classes={C}")
-            # for two classes a comparison is argmax (ties go to class 0, as argmax does) and much faster
-            pred = pred[:, 1] > pred[:, 0] if C == 2 else pred.argmax(1)
-        if pred.shape != target.shape:
-            raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ: pass logits "
-                             "(N, C, H, W) or class indices with the target's shape")
-        if pred.is_floating_point() or target.is_floating_point():
-            raise TypeError(f"class indices must be integers (got pred {pred.dtype}, target {target.dtype}); "
-                            "logits need a class dimension")
-        small = C * C < 256
-        t0, p0 = target.reshape(-1), pred.reshape(-1)
-        ign = None if self.ignore_index is None else t0 == self.ignore_index
-        t, p = _narrow(t0 if ign is None else t0.masked_fill(ign, 0), small), _narrow(p0, small)
-        _check_labels(t, t0, C, 'target')
-        if not from_logits: _check_labels(p, p0, C, 'pred')
-        idx = t * C + p
-        if ign is not None: idx = idx.masked_fill_(ign, C * C)
-        cm = torch.bincount(idx, minlength=C * C + 1)[:C * C].view(C, C)
-        self.confmat = self.confmat.to(cm.device) + cm
+# %% ../nbs/08_metrics.ipynb #df0e1723
+def _pred_labels(pred, target, C:int)->tuple[torch.Tensor, torch.Tensor, bool]:
+    "Predicted and true labels as tensors on one device, and whether `pred` held logits."
+    pred = torch.as_tensor(pred)
+    target = torch.as_tensor(target, device=pred.device)
+    from_logits = pred.ndim == target.ndim + 1
+    if from_logits:
+        if pred.shape[1] != C: raise ValueError(f"logits have {pred.shape[1]} channels, expected n_classes={C}")
+        # for two classes a comparison is argmax (ties go to class 0, as argmax does) and much faster
+        pred = pred[:, 1] > pred[:, 0] if C == 2 else pred.argmax(1)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ: pass logits "
+                         "(N, C, H, W) or class indices with the target's shape")
+    if pred.is_floating_point() or target.is_floating_point():
+        raise TypeError(f"class indices must be integers (got pred {pred.dtype}, target {target.dtype}); "
+                        "logits need a class dimension")
+    return pred, target, from_logits
 
-    def compute(self)->dict: # plain floats: pixel_accuracy, iou_k, dice_k, mean_iou, mean_dice, tumor_dice, tumor_iou
-        "Metrics of everything accumulated since the last reset."
-        cm = self.confmat.detach().cpu().double()
-        total = cm.sum().item()
-        if total == 0: raise RuntimeError("SegmentationMetrics.compute() called before any pixel was accumulated")
-        tp = cm.diag(); fp = cm.sum(0) - tp; fn = cm.sum(1) - tp
-        iou_den, dice_den = tp + fp + fn, 2 * tp + fp + fn
-        iou = torch.where(iou_den > 0, tp / iou_den.clamp_min(1), torch.ones_like(tp))
-        dice = torch.where(dice_den > 0, 2 * tp / dice_den.clamp_min(1), torch.ones_like(tp))
-        res = {'pixel_accuracy': tp.sum().item() / total}
-        res.update({f'iou_{k}': iou[k].item() for k in range(self.n_classes)})
-        res.update({f'dice_{k}': dice[k].item() for k in range(self.n_classes)})
-        res.update(mean_iou=iou.mean().item(), mean_dice=dice.mean().item(),
-                   tumor_dice=dice[self.tumor_class].item(), tumor_iou=iou[self.tumor_class].item())
-        return res
+# %% ../nbs/08_metrics.ipynb #9f35f30c
+@patch
+@torch.no_grad()
+def update(self:SegmentationMetrics, pred:torch.Tensor, # logits (N,C,H,W) or class indices (N,H,W)
+           target:torch.Tensor # class indices (N,H,W)
+          ):
+    "Add a batch to the confusion matrix."
+    C = self.n_classes
+    pred, target, from_logits = _pred_labels(pred, target, C)
+    small = C * C < 256
+    t0, p0 = target.reshape(-1), pred.reshape(-1)
+    ign = None if self.ignore_index is None else t0 == self.ignore_index
+    t, p = _narrow(t0 if ign is None else t0.masked_fill(ign, 0), small), _narrow(p0, small)
+    _check_labels(t, t0, C, 'target')
+    if not from_logits: _check_labels(p, p0, C, 'pred')
+    idx = t * C + p
+    if ign is not None: idx = idx.masked_fill_(ign, C * C)
+    cm = torch.bincount(idx, minlength=C * C + 1)[:C * C].view(C, C)
+    self.confmat = self.confmat.to(cm.device) + cm
+
+# %% ../nbs/08_metrics.ipynb #daebc92f
+@patch
+def compute(self:SegmentationMetrics)->dict: # plain floats: pixel_accuracy, iou_k, dice_k, mean_iou, mean_dice, tumor_dice, tumor_iou
+    "Metrics of everything accumulated since the last reset."
+    cm = self.confmat.detach().cpu().double()
+    total = cm.sum().item()
+    if total == 0: raise RuntimeError("SegmentationMetrics.compute() called before any pixel was accumulated")
+    tp = cm.diag(); fp = cm.sum(0) - tp; fn = cm.sum(1) - tp
+    iou_den, dice_den = tp + fp + fn, 2 * tp + fp + fn
+    iou = torch.where(iou_den > 0, tp / iou_den.clamp_min(1), torch.ones_like(tp))
+    dice = torch.where(dice_den > 0, 2 * tp / dice_den.clamp_min(1), torch.ones_like(tp))
+    res = {'pixel_accuracy': tp.sum().item() / total}
+    res.update({f'iou_{k}': iou[k].item() for k in range(self.n_classes)})
+    res.update({f'dice_{k}': dice[k].item() for k in range(self.n_classes)})
+    res.update(mean_iou=iou.mean().item(), mean_dice=dice.mean().item(),
+               tumor_dice=dice[self.tumor_class].item(), tumor_iou=iou[self.tumor_class].item())
+    return res
 
 # %% ../nbs/08_metrics.ipynb #c51e4543
 def _as_mask(a, name:str)->np.ndarray:
@@ -121,6 +132,20 @@ def mask_surface(mask:np.ndarray # binary mask, any number of dimensions
     if m.ndim not in _CROSS: _CROSS[m.ndim] = ndimage.generate_binary_structure(m.ndim, 1)
     return m & ~ndimage.binary_erosion(m, structure=_CROSS[m.ndim], border_value=0)
 
+# %% ../nbs/08_metrics.ipynb #5483d77f
+def _union_box(ip:np.ndarray, it:np.ndarray, shape:tuple, margin:int=1)->tuple[slice, ...]:
+    "Bounding box of masks given as flat indices (`it` may be empty), padded by `margin`, clipped to the array."
+    cs = [np.unravel_index(i, shape) for i in (ip, it) if i.size]
+    return tuple(slice(max(min(int(c[ax].min()) for c in cs) - margin, 0),
+                       min(max(int(c[ax].max()) for c in cs) + 1 + margin, shape[ax])) for ax in range(len(shape)))
+
+def _box_mask(idx:np.ndarray, shape:tuple, box:tuple[slice, ...])->np.ndarray:
+    "Dense boolean mask of the voxels `idx` inside `box`."
+    m = np.zeros(tuple(b.stop - b.start for b in box), bool)
+    m[tuple(c - b.start for c, b in zip(np.unravel_index(idx, shape), box))] = True
+    return m
+
+# %% ../nbs/08_metrics.ipynb #a332e2da
 def _in_sorted(x:np.ndarray, ref:np.ndarray)->np.ndarray:
     "Membership of `x` in the sorted array `ref` (binary search)."
     if ref.size == 0: return np.zeros(x.shape, bool)
@@ -139,18 +164,6 @@ def _sparse_surface(idx:np.ndarray, shape:tuple)->np.ndarray:
             surf |= outside | ~_in_sorted(idx + step * strides[ax], idx)
     return np.stack([c[surf] for c in coords], 1)
 
-def _union_box(ip:np.ndarray, it:np.ndarray, shape:tuple, margin:int=1)->tuple[slice, ...]:
-    "Bounding box of masks given as flat indices (`it` may be empty), padded by `margin`, clipped to the array."
-    cs = [np.unravel_index(i, shape) for i in (ip, it) if i.size]
-    return tuple(slice(max(min(int(c[ax].min()) for c in cs) - margin, 0),
-                       min(max(int(c[ax].max()) for c in cs) + 1 + margin, shape[ax])) for ax in range(len(shape)))
-
-def _box_mask(idx:np.ndarray, shape:tuple, box:tuple[slice, ...])->np.ndarray:
-    "Dense boolean mask of the voxels `idx` inside `box`."
-    m = np.zeros(tuple(b.stop - b.start for b in box), bool)
-    m[tuple(c - b.start for c, b in zip(np.unravel_index(idx, shape), box))] = True
-    return m
-
 def _surface_coords(idx:np.ndarray, shape:tuple, dense:bool|None=None)->np.ndarray:
     "Surface voxel coordinates `(S, ndim)` in C order: erosion on the mask's box if compact, else sparse test."
     box = _union_box(idx, idx[:0], shape)
@@ -158,6 +171,7 @@ def _surface_coords(idx:np.ndarray, shape:tuple, dense:bool|None=None)->np.ndarr
     if not dense: return _sparse_surface(idx, shape)
     return np.argwhere(mask_surface(_box_mask(idx, shape, box))) + [b.start for b in box]
 
+# %% ../nbs/08_metrics.ipynb #9b2794cb
 EDT_MAX_VOXELS = 2**17   # 'auto' uses the EDT on union boxes up to this size (about 50^3), the k-d tree beyond
 
 def _distances(ip, it, shape, sp, method='auto', crop=True):
@@ -207,6 +221,7 @@ def _surface_scores(pred, target, spacing, tolerance, percentile=95.0, method='a
     p, t, sp = _check_pair(pred, target, spacing)
     return _scores_idx(np.flatnonzero(p), np.flatnonzero(t), p.shape, sp, tolerance, percentile, method)
 
+# %% ../nbs/08_metrics.ipynb #e0fce70a
 def hd95(pred:np.ndarray, # predicted mask (nonzero = tumor)
          target:np.ndarray, # label mask, same shape
          spacing:Sequence[float]=(1.0, 1.0, 1.0), # voxel size in mm per axis
@@ -240,6 +255,7 @@ def volume_metrics(pred:np.ndarray, # predicted mask (nonzero = tumor)
     ml = math.prod(sp) / 1000.0
     return dict(dice=dice, hd95=hd, nsd=ns, tumor_ml_true=int(it.size) * ml, tumor_ml_pred=int(ip.size) * ml)
 
+# %% ../nbs/08_metrics.ipynb #d2963215
 def _mean(xs):
     xs = [float(x) for x in xs if not math.isnan(x)]
     return sum(xs) / len(xs) if xs else float('nan')

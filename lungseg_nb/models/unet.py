@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 from .layers import DoubleConv, Down, Up, AttentionUp, OutConv
 
 # %% auto #0
@@ -45,24 +46,28 @@ class UNet(nn.Module):
         self.outc = OutConv(f, n_classes)
         self.attention_maps: list[Tensor] = []
 
-    def decode(self, x:Tensor # (N, in_channels, H, W)
-              )->list[Tensor]: # decoder outputs at 1/8, 1/4, 1/2 and full resolution
-        "Run encoder and decoder; return the four decoder outputs, coarsest first."
-        _check_input(x, self.in_channels)
-        x1 = self.inc(x)
-        x2 = self.down1(x1)
-        x3 = self.down2(x2)
-        x4 = self.down3(x3)
-        x5 = self.down4(x4)
-        d1 = self.up1(x5, x4)
-        d2 = self.up2(d1, x3)
-        d3 = self.up3(d2, x2)
-        d4 = self.up4(d3, x1)
-        return [d1, d2, d3, d4]
+# %% ../../nbs/06_models.unet.ipynb #99c7dfcd
+@patch
+def decode(self:UNet, x:Tensor # (N, in_channels, H, W)
+          )->list[Tensor]: # decoder outputs at 1/8, 1/4, 1/2 and full resolution
+    "Run encoder and decoder; return the four decoder outputs, coarsest first."
+    _check_input(x, self.in_channels)
+    x1 = self.inc(x)
+    x2 = self.down1(x1)
+    x3 = self.down2(x2)
+    x4 = self.down3(x3)
+    x5 = self.down4(x4)
+    d1 = self.up1(x5, x4)
+    d2 = self.up2(d1, x3)
+    d3 = self.up3(d2, x2)
+    d4 = self.up4(d3, x1)
+    return [d1, d2, d3, d4]
 
-    def forward(self, x:Tensor # (N, in_channels, H, W)
-               )->Tensor: # logits (N, n_classes, H, W)
-        return self.outc(self.decode(x)[-1])
+@patch
+def forward(self:UNet, x:Tensor # (N, in_channels, H, W)
+           )->Tensor: # logits (N, n_classes, H, W)
+    "Per-pixel class logits of the full-resolution decoder output."
+    return self.outc(self.decode(x)[-1])
 
 # %% ../../nbs/06_models.unet.ipynb #1685b704
 class AttentionUNet(UNet):
