@@ -47,6 +47,7 @@ class DataConfig(_Section):
     window_level: float = -600.0
     window_width: float = Field(1500.0, gt=0)
     empty_ratio: float = Field(0.1, ge=0, le=1)
+    keep_seed: int = 0                 # seed of which tumor-free slices are kept (a data setting: the run seed never re-converts)
     tumor_fraction: float = Field(0.0, ge=0, lt=1)  # 0 = no oversampling of tumor slices
     hard_negative_weight: float = Field(0.0, ge=0)  # >0: oversample tumor-free slices where the model lately predicted tumor
     num_workers: int = Field(4, ge=0)
