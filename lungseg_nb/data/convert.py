@@ -13,13 +13,15 @@ import nibabel as nib
 import cv2
 from tqdm import tqdm
 from fastcore.script import call_parse, Param
-from .download import Case, list_cases, AlsoDashed, cli_error, DatasetLayoutError, atomic_write_text
+from ..io import (MANIFEST_COLUMNS, AlsoDashed, SetFlag, atomic_write_text, cli_error, flat_overrides, read_csv,
+                           read_manifest, write_csv, write_png, EXIT_FAILURE)
+from .download import Case, list_cases, DatasetLayoutError
 
 # %% auto #0
-__all__ = ['PNG_COMPRESSION', 'MANIFEST_COLUMNS', 'CASES_COLUMNS', 'to_canonical', 'volume_to_slices', 'slices_to_volume',
-           'display_slice', 'hu_window', 'select_slices', 'CaseError', 'load_case', 'slice_name', 'source_fingerprint',
-           'convert_case', 'ConvertSummary', 'convert_dataset', 'read_manifest', 'read_cases', 'manifest_index',
-           'neighbours', 'lungseg_convert']
+__all__ = ['PNG_COMPRESSION', 'CASES_COLUMNS', 'to_canonical', 'volume_to_slices', 'slices_to_volume', 'display_slice',
+           'hu_window', 'select_slices', 'CaseError', 'load_case', 'slice_name', 'source_fingerprint', 'convert_case',
+           'ConvertSummary', 'convert_dataset', 'read_cases', 'context_indices', 'manifest_index', 'neighbours',
+           'lungseg_convert']
 
 # %% ../../nbs/03_data.convert.ipynb #fc5ff025
 def to_canonical(img:nib.spatialimages.SpatialImage # image with any affine
@@ -117,8 +119,6 @@ def load_case(case:Case, # from `list_cases`
 
 # %% ../../nbs/03_data.convert.ipynb #4c201b51
 PNG_COMPRESSION = 1
-MANIFEST_COLUMNS = ['case', 'slice', 'n_slices', 'image', 'label', 'tumor_pixels', 'keep',
-                    'spacing_x', 'spacing_y', 'spacing_z', 'source_image', 'source_label']
 CASES_COLUMNS = ['case', 'n_slices', 'tumor_slices', 'kept_slices', 'tumor_voxels', 'shape', 'spacing',
                  'source_image', 'source_label', 'status']
 _FORMAT = 'lungseg_nb.convert/1'
@@ -140,10 +140,6 @@ def source_fingerprint(case:Case)->dict:
 
 def _params(window, empty_ratio, seed)->dict:
     return dict(format=_FORMAT, window=[float(window[0]), float(window[1])], empty_ratio=float(empty_ratio), seed=int(seed))
-
-def _write_png(path:Path, arr:np.ndarray, level:int):
-    if not cv2.imwrite(str(path), np.ascontiguousarray(arr), [cv2.IMWRITE_PNG_COMPRESSION, level]):
-        raise OSError(f"{path}: could not write PNG")
 
 def _remove_case_files(out:Path, case_id:str, keep:set=frozenset()):
     "Delete a case's PNGs except the names in `keep`."
@@ -175,8 +171,8 @@ def convert_case(case:Case, # from `list_cases`
     try:
         for k in range(nz):
             name = slice_name(cid, k); names.add(name)
-            _write_png(tmp/'images'/name, hu_window(display_slice(hu, k), level, width), png_compression)
-            _write_png(tmp/'labels'/name, display_slice(lab, k) * np.uint8(255), png_compression)
+            write_png(tmp/'images'/name, hu_window(display_slice(hu, k), level, width), png_compression)
+            write_png(tmp/'labels'/name, display_slice(lab, k) * np.uint8(255), png_compression)
             rows.append(dict(case=cid, slice=k, n_slices=nz, image=f'images/{name}', label=f'labels/{name}',
                              tumor_pixels=int(tumor[k]), keep=int(keep[k]), spacing_x=sx, spacing_y=sy, spacing_z=sz,
                              source_image=case.source_image, source_label=case.source_label))
@@ -228,11 +224,6 @@ def _up_to_date(case:Case, out:Path, params:dict)->bool:
     return all((out/r['image']).exists() and (out/r['label']).exists() for r in rec['rows'])
 
 # %% ../../nbs/03_data.convert.ipynb #637cee96
-def _write_csv(path:Path, columns:list, rows:list):
-    buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=columns, lineterminator='\n')
-    w.writeheader(); w.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
-
 def convert_dataset(src:str|Path, # dataset folder (MSD, Kaggle task or phantom layout)
                     out:str|Path, # output folder
                     window:tuple=(-600, 1500), # HU window (level, width)
@@ -277,27 +268,23 @@ def convert_dataset(src:str|Path, # dataset folder (MSD, Kaggle task or phantom 
         rec = json.loads(p.read_text())
         rows += rec['rows']
         summaries.append(dict(rec['summary'], status='converted' if c.case_id in summ.converted else 'up to date'))
-    _write_csv(out/'manifest.csv', MANIFEST_COLUMNS, rows)
-    _write_csv(out/'cases.csv', CASES_COLUMNS, summaries)
+    write_csv(rows, out/'manifest.csv', MANIFEST_COLUMNS)
+    write_csv(summaries, out/'cases.csv', CASES_COLUMNS)
     summ.slices, summ.kept = len(rows), sum(r['keep'] for r in rows)
     summ.seconds = time.perf_counter() - t0
     return summ
 
 # %% ../../nbs/03_data.convert.ipynb #e25b0f41
-_TYPES = dict(slice=int, n_slices=int, tumor_pixels=int, keep=lambda v: v == '1',
-              spacing_x=float, spacing_y=float, spacing_z=float)
-
-def read_manifest(out:str|Path # conversion output folder (or the manifest.csv itself)
-                 )->list[dict]: # one dict per slice, typed values
-    "Rows of manifest.csv with typed values."
-    p = Path(out); p = p/'manifest.csv' if p.is_dir() else p
-    if not p.exists(): raise FileNotFoundError(f"{p}: no manifest; run lungseg_convert --src DATA --out {p.parent} first")
-    with open(p, newline='') as f:
-        return [{k: _TYPES.get(k, str)(v) for k, v in r.items()} for r in csv.DictReader(f)]
-
 def read_cases(out:str|Path)->list[dict]:
     "Rows of cases.csv (per-case summary), as strings."
-    with open(Path(out)/'cases.csv', newline='') as f: return list(csv.DictReader(f))
+    return read_csv(Path(out)/'cases.csv')
+
+def context_indices(z:int, # centre slice index
+                    n_slices:int, # number of slices of the volume
+                    k:int=0, # context: k slices on each side
+                   )->list[int]: # 2k+1 indices, ordered from z-k to z+k, clamped to [0, n_slices-1]
+    "Slice indices of a 2.5D stack around `z`, repeating the end slice at the volume's edges."
+    return [min(max(z + j, 0), n_slices - 1) for j in range(-k, k + 1)]
 
 def manifest_index(rows:list[dict])->dict:
     "Map (case, slice) -> row, to find the neighbours of a slice."
@@ -307,24 +294,42 @@ def neighbours(row:dict, # a manifest row
                index:dict, # from `manifest_index`
                k:int=1 # context slices on each side
               )->list[dict]: # 2k+1 rows, clamped at the ends of the volume
-    "The rows of slices row.slice-k .. row.slice+k of the same case (edge slices repeated)."
-    n = row['n_slices']
-    return [index[(row['case'], min(max(row['slice'] + d, 0), n - 1))] for d in range(-k, k + 1)]
+    "The rows of slices row.slice-k .. row.slice+k of the same case (edge slices repeated), by `context_indices`."
+    return [index[(row['case'], z)] for z in context_indices(row['slice'], row['n_slices'], k)]
 
 # %% ../../nbs/03_data.convert.ipynb #82c311fa
+def _convert_settings(config, overrides)->dict:
+    "Conversion settings from the config's data section (+ `--set`), else `Config()`'s defaults: one source for both CLIs."
+    from lungseg_nb.core import Config, load_config   # here: importing the converter needs no torch
+    cfg = load_config(config, flat_overrides(overrides)) if config or overrides else Config()
+    d = cfg.data
+    return dict(src=d.root if config else None, out=d.dataset if config else None, window=(d.window_level, d.window_width),
+                empty_ratio=d.empty_ratio, seed=d.keep_seed)
+
 @call_parse
-def lungseg_convert(src:Param("dataset folder: MSD or phantom (dataset.json), or Kaggle task (CT.zip + GroundTruth/)", str, required=True)=None,
-                    out:Param("output folder: images/, labels/, manifest.csv, cases.csv", str, required=True)=None,
-                    window:Param("HU window LEVEL WIDTH, the same for every slice", float, nargs=2)=(-600, 1500),
-                    empty_ratio:Param("fraction of tumor-free slices marked keep=1 for training (every slice is written; 1 keeps all)",
-                                      float, action=AlsoDashed)=0.1,
+def lungseg_convert(src:Param("dataset folder: MSD or phantom (dataset.json), or Kaggle task (CT.zip + GroundTruth/); "
+                              "required unless --config gives data.root", str)=None,
+                    out:Param("output folder: images/, labels/, manifest.csv, cases.csv; required unless --config gives data.dataset", str)=None,
+                    window:Param("HU window LEVEL WIDTH, the same for every slice (default: data.window_level/width, -600 1500)",
+                                 float, nargs=2)=None,
+                    empty_ratio:Param("fraction of tumor-free slices marked keep=1 for training; every slice is written, 1 keeps all "
+                                      "(default: data.empty_ratio, 0.1)", float, action=AlsoDashed)=None,
                     workers:Param("parallel workers (threads), one volume each (default: all cores)", int)=None,
-                    seed:int=0, # seed of the keep sampling (mixed with each case id)
+                    seed:Param("seed of the keep sampling, mixed with each case id (default: data.keep_seed, 0)", int)=None,
+                    config:Param("YAML config (e.g. configs/demo.yaml): its data section gives the defaults, as lungseg_train uses them", str)=None,
+                    overrides:Param("override config keys, e.g. --set data.empty_ratio=1 (repeatable)", str, action=SetFlag)=None,
                     quiet:bool=False # no progress bar
                    ):
     "Convert CT volumes to 8-bit PNG slices, 0/255 PNG labels and a manifest; resumable, cases already converted are skipped."
-    try: s = convert_dataset(src, out, window=tuple(window), empty_ratio=empty_ratio, workers=workers, seed=seed, progress=not quiet)
-    except (DatasetLayoutError, ValueError, OSError) as e: cli_error(str(e))
-    print(s)
-    if not s.ok: cli_error(f"{len(s.failed)} of {len(s.failed) + len(s.converted) + len(s.skipped)} cases failed (listed above); "
-                           "the others were converted", 1)
+    try: s = _convert_settings(config, overrides)
+    except ValueError as e: cli_error(e)
+    given = dict(src=src, out=out, window=None if window is None else tuple(window), empty_ratio=empty_ratio, seed=seed)
+    s |= {k: v for k, v in given.items() if v is not None}     # flags override the config
+    missing = [f'--{k}' for k in ('src', 'out') if not s[k]]
+    if missing: cli_error(f"{' and '.join(missing)} required (or --config FILE, whose data.root and data.dataset give them)")
+    try: summ = convert_dataset(s['src'], s['out'], window=s['window'], empty_ratio=s['empty_ratio'], workers=workers,
+                                seed=s['seed'], progress=not quiet)
+    except (DatasetLayoutError, ValueError, OSError) as e: cli_error(e)
+    print(summ)
+    if not summ.ok: cli_error(f"{len(summ.failed)} of {len(summ.failed) + len(summ.converted) + len(summ.skipped)} cases failed "
+                              "(listed above); the others were converted", EXIT_FAILURE)

@@ -17,31 +17,16 @@ import albumentations as A
 from torch.utils.data import Dataset, DataLoader, Sampler, WeightedRandomSampler, get_worker_info
 
 from ..core import AugmentationConfig, Config, atomic_write, get_device, seed_worker
-from .convert import MANIFEST_COLUMNS, read_manifest
+from ..io import read_manifest, read_png
+from .convert import context_indices
 
 # %% auto #0
-__all__ = ['SPLIT_NAMES', 'ELASTIC', 'GRID_DISTORTION', 'load_manifest', 'check_split', 'split_cases', 'save_split', 'load_split',
-           'preprocess', 'read_png', 'context_indices', 'TumorSafeCoarseDropout', 'build_transforms', 'prepare_slice',
-           'SliceDataset', 'tumor_sampler', 'HardNegativeSampler', 'make_loaders']
+__all__ = ['load_manifest', 'SPLIT_NAMES', 'ELASTIC', 'GRID_DISTORTION', 'check_split', 'split_cases', 'save_split', 'load_split',
+           'preprocess', 'TumorSafeCoarseDropout', 'build_transforms', 'prepare_slice', 'SliceDataset', 'tumor_sampler',
+           'HardNegativeSampler', 'make_loaders']
 
 # %% ../../nbs/04_data.dataset.ipynb #d5feca42
-def load_manifest(root:str|Path, # converted dataset directory (holds images/, labels/, manifest.csv)
-                 )->list[dict]: # one dict per slice, typed by `read_manifest`
-    "Read `root/manifest.csv` with `read_manifest`, after checking the directory, the file and its columns."
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"dataset directory {str(root)!r} not found: run lungseg_convert first "
-                                "(or set data.dataset to the folder that holds manifest.csv)")
-    path = root/'manifest.csv'
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(path)!r} not found: {str(root)!r} is not a converted dataset; run lungseg_convert first")
-    with open(path, newline='', encoding='utf-8') as f: header = next(csv.reader(f), [])
-    missing = [c for c in MANIFEST_COLUMNS if c not in header]
-    if missing: raise ValueError(f"{path}: missing column(s) {missing}; re-run lungseg_convert to rewrite the manifest")
-    try: rows = read_manifest(root)
-    except (TypeError, ValueError) as e: raise ValueError(f"{path}: bad value ({e}); re-run lungseg_convert") from None
-    if not rows: raise ValueError(f"{path} has no slices; re-run lungseg_convert")
-    return rows
+load_manifest = read_manifest   # the one manifest reader (`lungseg_nb.io.read_manifest`), under this chapter's name
 
 # %% ../../nbs/04_data.dataset.ipynb #d5ee0f35
 SPLIT_NAMES = ('train', 'val', 'test')
@@ -116,20 +101,9 @@ def preprocess(img:np.ndarray, # uint8 slice, (H,W) or (H,W,C) with C stacked ne
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float().div_(255.)
 
 # %% ../../nbs/04_data.dataset.ipynb #907f05db
-def read_png(path:str|Path)->np.ndarray:
-    "Read a grey PNG slice as uint8 (H,W); a clear error names a missing or unreadable file."
-    path = str(path)
-    if not os.path.isfile(path): raise FileNotFoundError(f"slice file {path!r} is missing; re-run lungseg_convert")
-    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if img is None: raise ValueError(f"slice file {path!r} could not be read as an image (corrupt?); re-run lungseg_convert")
-    return img
+_RECONVERT = 're-run lungseg_convert'
 
-def context_indices(z:int, # centre slice index
-                    n_slices:int, # number of slices of the volume
-                    k:int=0, # context: k slices on each side
-                   )->list[int]: # 2k+1 indices, ordered from z-k to z+k, clamped to [0, n_slices-1]
-    "Slice indices of a 2.5D stack around `z`, repeating the end slice at the volume's edges."
-    return [min(max(z + j, 0), n_slices - 1) for j in range(-k, k + 1)]
+def _read_slice(path)->np.ndarray: return read_png(path, hint=_RECONVERT)
 
 # %% ../../nbs/04_data.dataset.ipynb #b004b02e
 class TumorSafeCoarseDropout(A.DualTransform):
@@ -249,13 +223,13 @@ class SliceDataset(Dataset):
         "Decoded slices by relative path, if their estimated size fits `cache_mb` (else empty: read PNGs on demand)."
         need = self._needed()
         if not cache_mb or not need: return {}
-        h, w = read_png(self.root/need[0]).shape[:2]      # estimate from one slice; MSD and phantom slices share a size
+        h, w = _read_slice(self.root/need[0]).shape[:2]      # estimate from one slice; MSD and phantom slices share a size
         if len(need)*h*w > cache_mb*2**20: return {}
-        return {p: read_png(self.root/p) for p in need}
+        return {p: _read_slice(self.root/p) for p in need}
 
     def _read(self, rel:str)->np.ndarray:
         a = self._cache.get(rel)
-        return read_png(self.root/rel) if a is None else a.copy()   # a copy: no transform can alter the cache
+        return _read_slice(self.root/rel) if a is None else a.copy()   # a copy: no transform can alter the cache
 
     @property
     def cached(self)->bool: return bool(self._cache)

@@ -11,14 +11,15 @@ import numpy as np
 import nibabel as nib
 from tqdm import tqdm
 from fastcore.script import call_parse, Param
+from ..io import AlsoDashed, EXIT_FAILURE, atomic_write_text, cli_error
 
 # %% auto #0
 __all__ = ['MSD_URL', 'MSD_MD5', 'MSD_TASK', 'KAGGLE_DATASET', 'KAGGLE_HELP', 'LAYOUTS_HELP', 'DownloadError', 'ChecksumError',
            'UnsafeArchiveError', 'UnsafePickleError', 'DatasetLayoutError', 'MissingDependencyError', 'md5_file',
-           'atomic_write_text', 'fetch_resumable', 'safe_extract', 'download_msd', 'write_msd_folder', 'tiny_volume',
-           'kaggle_credentials', 'download_kaggle', 'SegmentArrayStub', 'SegmentStub', 'SegmentPickleLoader',
+           'fetch_resumable', 'safe_extract', 'download_msd', 'write_msd_folder', 'tiny_volume', 'kaggle_credentials',
+           'download_kaggle', 'SegmentArrayStub', 'SegmentStub', 'SegmentPickleLoader',
            'restricted_load_segment_pickle', 'segment_array_to_volume', 'segment_array_pickle', 'Case', 'list_cases',
-           'write_kaggle_folder', 'AlsoDashed', 'cli_error', 'lungseg_download']
+           'write_kaggle_folder', 'lungseg_download']
 
 # %% ../../nbs/02_data.download.ipynb #641eabe6
 MSD_URL = "https://msd-for-monai.s3-us-west-2.amazonaws.com/Task06_Lung.tar"
@@ -48,17 +49,6 @@ def md5_file(path:str|Path, # file to hash
     with open(path, 'rb') as f:
         while (b := f.read(chunk)): h.update(b)
     return h.hexdigest()
-
-def atomic_write_text(path:Path, text:str):
-    "Write `text` to `path` via a temporary name in the same folder, then rename."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w') as f: f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
 
 # %% ../../nbs/02_data.download.ipynb #38cf3a3d
 def fetch_resumable(url:str, # http(s) URL
@@ -452,18 +442,6 @@ def write_kaggle_folder(root:str|Path, # task folder to create (e.g. .../Task006
     (root/'metadata.json').write_text(json.dumps({'name': 'Lung'}))
     return root
 
-# %% ../../nbs/02_data.download.ipynb #5956456e
-class AlsoDashed(argparse.Action):
-    "argparse action that accepts `--a-b` as well as fastcore's `--a_b` spelling of a flag."
-    def __init__(self, option_strings, dest, **kwargs):
-        dashed = [o.replace('_', '-') for o in option_strings if o.startswith('--') and '_' in o[2:]]
-        super().__init__(dashed + list(option_strings), dest, **kwargs)
-    def __call__(self, parser, namespace, values, option_string=None): setattr(namespace, self.dest, values)
-
-def cli_error(msg:str, code:int=1):
-    "Print a one-line `error: ...` to stderr and exit (for console scripts)."
-    print(f"error: {msg}", file=sys.stderr); sys.exit(code)
-
 # %% ../../nbs/02_data.download.ipynb #7640d3dd
 @call_parse
 def lungseg_download(source:Param("which copy of the data: 'msd' (Medical Segmentation Decathlon tarball, 8.5 GB, md5-verified) "
@@ -477,5 +455,5 @@ def lungseg_download(source:Param("which copy of the data: 'msd' (Medical Segmen
     try:
         if source == 'msd': path = download_msd(dest, url=url, md5=md5, progress=not quiet)
         else: path = download_kaggle(dest)
-    except (DownloadError, UnsafeArchiveError, DatasetLayoutError, MissingDependencyError, OSError) as e: cli_error(str(e))
+    except (DownloadError, UnsafeArchiveError, DatasetLayoutError, MissingDependencyError, OSError) as e: cli_error(e, EXIT_FAILURE)
     print(path)

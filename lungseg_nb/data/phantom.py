@@ -11,7 +11,8 @@ import numpy as np
 import nibabel as nib
 from nibabel.orientations import axcodes2ornt, ornt_transform, apply_orientation, inv_ornt_aff
 from scipy import ndimage
-from fastcore.script import call_parse
+from fastcore.script import call_parse, Param
+from ..io import atomic_write_text, save_nifti, cli_error, SetFlag, flat_overrides
 from tqdm import tqdm
 
 # %% auto #0
@@ -445,22 +446,6 @@ def phantom_case_seed(seed:int, # dataset seed
     "Seed of case `index` of a phantom dataset: depends on (seed, index) only, so case i is the same whatever n is."
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
 
-# %% ../../nbs/01_data.phantom.ipynb #d3545c77
-def _atomic_save_nifti(img:nib.Nifti1Image, path:Path):
-    "Save to a temporary name in the same folder, then rename over `path`."
-    tmp = path.with_name(f'.{path.name[:-len(".nii.gz")]}.{os.getpid()}.tmp.nii.gz')
-    try:
-        nib.save(img, tmp); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-def _atomic_write_text(text:str, path:Path):
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        tmp.write_text(text, encoding='utf-8'); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
 # %% ../../nbs/01_data.phantom.ipynb #10916b10
 def _check_phantom_args(n, size, slices):
     if n < 1: raise ValueError(f"--n must be at least 1 (got {n})")
@@ -482,35 +467,47 @@ def make_phantom_dataset(dest, # folder that will hold `Task06_Lung/`
     for i in tqdm(range(1, n + 1), desc='phantom volumes', unit='vol', disable=not progress):
         name = f'lung_{i:03d}.nii.gz'
         image, label = make_phantom_volume(phantom_case_seed(seed, i), size, slices).to_nifti()
-        _atomic_save_nifti(image, root/'imagesTr'/name)
-        _atomic_save_nifti(label, root/'labelsTr'/name)
+        save_nifti(image, root/'imagesTr'/name)
+        save_nifti(label, root/'labelsTr'/name)
         training.append({'image': f'./imagesTr/{name}', 'label': f'./labelsTr/{name}'})
     meta = {'name': 'Lung', 'description': f'lungseg_nb synthetic chest-CT phantom (seed={seed}, size={size}, slices={slices})',
             'reference': 'lungseg_nb.data.phantom', 'licence': 'generated data, no restrictions',
             'tensorImageSize': '3D', 'modality': {'0': 'CT'}, 'labels': {'0': 'background', '1': 'cancer'},
             'numTraining': n, 'numTest': 0, 'training': training, 'test': []}
-    _atomic_write_text(json.dumps(meta, indent=4), root/'dataset.json')
+    atomic_write_text(root/'dataset.json', json.dumps(meta, indent=4))
     return root
 
 # %% ../../nbs/01_data.phantom.ipynb #f070b4b4
+def _phantom_settings(config, overrides)->dict:
+    "The data section's phantom settings: of `config` (+ `--set` overrides), else `Config()`'s defaults."
+    from lungseg_nb.core import Config, load_config    # here, not at the top: the phantom module stays torch-free
+    cfg = load_config(config, flat_overrides(overrides)) if config or overrides else Config()
+    d = cfg.data
+    return dict(dest=d.root if config else None, n=d.phantom_n, seed=d.phantom_seed, size=d.phantom_size, slices=d.phantom_slices)
+
 @call_parse
-def lungseg_phantom(dest:str=None, # output folder; the volumes go to DEST/Task06_Lung (required)
-                    n:int=12, # number of volumes (>= 1)
-                    seed:int=0, # dataset seed: same seed, same volumes
-                    size:int=256, # in-plane voxels per side (>= 32)
-                    slices:int=48 # axial slices per volume (>= 4)
-                   ):
+def lungseg_phantom(dest:Param("output folder; the volumes go to DEST/Task06_Lung (required unless --config gives data.root)", str)=None,
+                    n:Param("number of volumes, >= 1 (default: data.phantom_n, 12)", int)=None,
+                    seed:Param("dataset seed: same seed, same volumes (default: data.phantom_seed, 0)", int)=None,
+                    size:Param("in-plane voxels per side, >= 32 (default: data.phantom_size, 256)", int)=None,
+                    slices:Param("axial slices per volume, >= 4 (default: data.phantom_slices, 48)", int)=None,
+                    config:Param("YAML config (e.g. configs/demo.yaml) whose data section gives the defaults", str)=None,
+                    overrides:Param("override config keys, e.g. --set data.phantom_n=4 (repeatable)", str, action=SetFlag)=None):
     "Write synthetic chest-CT volumes with tumor labels in Medical Segmentation Decathlon layout."
-    def fail(msg): print(f'error: {msg}', file=sys.stderr); sys.exit(2)
-    if not dest: fail('--dest is required (the folder that will hold Task06_Lung)')
-    try: _check_phantom_args(n, size, slices)
-    except ValueError as e: fail(str(e))
-    d = Path(dest)
+    try: s = _phantom_settings(config, overrides)
+    except ValueError as e: cli_error(e)
+    given = dict(dest=dest, n=n, seed=seed, size=size, slices=slices)
+    s |= {k: v for k, v in given.items() if v is not None}     # flags override the config
+    if not s['dest']: cli_error('--dest is required (the folder that will hold Task06_Lung), or --config FILE with data.root')
+    try: _check_phantom_args(s['n'], s['size'], s['slices'])
+    except ValueError as e: cli_error(e)
+    d = Path(s['dest'])
     try:
         d.mkdir(parents=True, exist_ok=True)
         if not os.access(d, os.W_OK): raise PermissionError('permission denied')
-    except OSError as e: fail(f'cannot write to --dest {dest}: {e.strerror or e}; choose a writable folder')
+    except OSError as e: cli_error(f"cannot write to --dest {d}: {e.strerror or e}; choose a writable folder")
     t0 = time.perf_counter()
-    try: root = make_phantom_dataset(d, n=n, seed=seed, size=size, slices=slices, progress=True)
-    except OSError as e: fail(f'writing under {dest} failed: {e.strerror or e} ({getattr(e, "filename", "")})')
-    print(f'wrote {n} volume{"s"*(n > 1)} ({size}x{size}x{slices}, seed {seed}) to {root} in {time.perf_counter() - t0:.1f} s')
+    try: root = make_phantom_dataset(d, n=s['n'], seed=s['seed'], size=s['size'], slices=s['slices'], progress=True)
+    except OSError as e: cli_error(f"writing under {d} failed: {e.strerror or e} ({getattr(e, 'filename', '')})")
+    n, size, sl = s['n'], s['size'], s['slices']
+    print(f"wrote {n} volume{'s'*(n > 1)} ({size}x{size}x{sl}, seed {s['seed']}) to {root} in {time.perf_counter() - t0:.1f} s")
