@@ -23,20 +23,21 @@ from .core import (Config, ConfigError, SchedulerConfig, TrainConfig, apply_over
 from .data.phantom import make_phantom_dataset
 from .data.download import list_cases
 from .data.convert import convert_dataset, read_manifest
-from .data.dataset import (HardNegativeSampler, SliceDataset, build_transforms, load_split, make_loaders, read_png,
+from .io import read_png, SetFlag, flat_overrides
+from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, save_checkpoint, load_checkpoint, load_weights
+from .data.dataset import (HardNegativeSampler, SliceDataset, build_transforms, load_split, make_loaders,
                                      save_split)
 from .models.unet import build_model
 from .losses import build_loss
 from .metrics import SegmentationMetrics, summarize_volumes, volume_dice, volume_metrics
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'HISTORY_COLUMNS', 'amp_dtype', 'use_channels_last', 'autocast', 'build_optimizer',
-           'build_scheduler', 'scheduler_interval', 'ModelEMA', 'is_improvement', 'EarlyStopping', 'CheckpointError',
-           'save_checkpoint', 'load_checkpoint', 'ModelCheckpoint', 'get_rng_state', 'set_rng_state',
-           'NonFiniteLossError', 'accumulation_groups', 'train_one_epoch', 'validate', 'DataPreparationError',
-           'prepare_data', 'epoch_seed', 'epoch_loader', 'plot_history', 'pick_slices', 'plot_predictions',
-           'RunDirError', 'check_run_dir', 'write_history', 'read_history', 'print_flush', 'Trainer', 'fit',
-           'lungseg_train']
+__all__ = ['HISTORY_COLUMNS', 'amp_dtype', 'use_channels_last', 'autocast', 'build_optimizer', 'build_scheduler',
+           'scheduler_interval', 'ModelEMA', 'is_improvement', 'EarlyStopping', 'ModelCheckpoint', 'get_rng_state',
+           'set_rng_state', 'NonFiniteLossError', 'accumulation_groups', 'train_one_epoch', 'validate',
+           'DataPreparationError', 'prepare_data', 'epoch_seed', 'epoch_loader', 'plot_history', 'pick_slices',
+           'plot_predictions', 'RunDirError', 'check_run_dir', 'write_history', 'read_history', 'print_flush',
+           'Trainer', 'fit', 'lungseg_train']
 
 # %% ../nbs/09_train.ipynb #3b5a5cf1
 def amp_dtype(amp:str, # train.amp: 'auto', 'bf16', 'fp16' or 'off'
@@ -163,31 +164,6 @@ class EarlyStopping:
     def state_dict(self)->dict: return dict(best=self.best, best_epoch=self.best_epoch, wait=self.wait, stopped=self.stopped)
     def load_state_dict(self, sd:dict): self.best, self.best_epoch, self.wait, self.stopped = sd['best'], sd['best_epoch'], sd['wait'], sd['stopped']
     def __repr__(self): return f"EarlyStopping(patience={self.patience}, best={self.best}, wait={self.wait})"
-
-# %% ../nbs/09_train.ipynb #aabbf5e8
-CHECKPOINT_FORMAT = 'lungseg_nb/1'
-
-class CheckpointError(ValueError):
-    "A checkpoint file is missing, unreadable or not a lungseg_nb checkpoint."
-
-def save_checkpoint(state:dict, # plain tensors, numbers, strings, lists and dicts
-                    path:str|Path):
-    "Write a checkpoint atomically: a temporary file in the same folder, then a rename."
-    with atomic_write(path, 'wb') as f: torch.save(state, f)
-
-def load_checkpoint(path:str|Path, # a .pt file written by `save_checkpoint`
-                    map_location:Any='cpu'
-                   )->dict:
-    "Read a lungseg_nb checkpoint safely (`weights_only=True`) and check its format."
-    path = Path(path)
-    if not path.is_file(): raise CheckpointError(f"checkpoint not found: {path} (expected e.g. runs/<name>/weights/last.pt)")
-    try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"{path}: not a readable lungseg_nb checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
-    if not isinstance(ck, dict) or ck.get('format') != CHECKPOINT_FORMAT:
-        fmt = ck.get('format') if isinstance(ck, dict) else type(ck).__name__
-        raise CheckpointError(f"{path}: not a lungseg_nb checkpoint (format {fmt!r}, expected {CHECKPOINT_FORMAT!r})")
-    return ck
 
 # %% ../nbs/09_train.ipynb #e94fcf39
 class ModelCheckpoint:
@@ -401,8 +377,8 @@ def prepare_data(cfg:Config, # uses the data section
         raise DataPreparationError(f"no {d.source} volumes in {raw} and no converted slices in {out}: run `{hint}` first, "
                                    f"or set data.root to the folder that holds them")
     summ = convert_dataset(raw, out, window=(d.window_level, d.window_width), empty_ratio=d.empty_ratio,
-                           workers=None if d.num_workers > 0 else 1, seed=cfg.seed, progress=progress)
-    if summ.converted: log(f"converted {len(summ.converted)} volume(s) into {out}")
+                           workers=None if d.num_workers > 0 else 1, seed=d.keep_seed, progress=progress)
+    log(f"converted {len(summ.converted)} volume(s) into {out}" if summ.converted else f"data up to date: {len(summ.skipped)} volume(s) in {out}")
     if not summ.ok:
         raise DataPreparationError(f"{len(summ.failed)} volume(s) failed to convert into {out}: "
                                    + '; '.join(f"{c}: {m}" for c, m in list(summ.failed.items())[:3]))
