@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from fastcore.script import call_parse, Param
 from tqdm import tqdm
 
-from .train import CheckpointError  # one error class for checkpoints, raised by training and inference alike
+from .checkpoint import (CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, check_state_dict, strip_wrappers,
+                                   load_weights, _few, _first_line)
 from .core import Config, ConfigError, validate_config, get_device, atomic_write
 from .models.unet import build_model
 from .data.dataset import preprocess, build_transforms, context_indices, load_split
@@ -27,61 +28,10 @@ from .data.download import list_cases, AlsoDashed, cli_error
 from .metrics import volume_metrics, summarize_volumes
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'IMAGE_EXTS', 'NIFTI_EXTS', 'EVAL_COLUMNS', 'load_checkpoint', 'check_state_dict', 'load_model',
-           'auto_batch_size', 'predict_slices', 'from_canonical', 'predict_volume', 'tumor_ml', 'read_gray', 'overlay',
-           'write_png', 'predict_images', 'find_inputs', 'save_nifti', 'write_csv', 'predict', 'run_split', 'evaluate',
-           'AlsoDashedFlag', 'lungseg_predict', 'lungseg_evaluate']
-
-# %% ../nbs/10_inference.ipynb #452f9310
-CHECKPOINT_FORMAT = 'lungseg_nb/1'
-_CKPT_KEYS = ('format', 'model', 'config')
-
-
-def _first_line(e:BaseException)->str: return (str(e).strip().splitlines() or [type(e).__name__])[0]
-
-def load_checkpoint(path:str|Path # .pt file written by lungseg_train
-                   )->dict: # the checkpoint dictionary (tensors on the CPU)
-    "Read a lungseg_nb checkpoint with `torch.load(weights_only=True)` and check that it is one."
-    path = Path(path)
-    if path.is_dir(): raise IsADirectoryError(f"checkpoint {str(path)!r} is a folder; pass the .pt file (e.g. {path/'weights'/'best.pt'})")
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} not found; pass the .pt file written by lungseg_train "
-                                "(runs/<name>/weights/best.pt)")
-    try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"{path} is not a lungseg_nb checkpoint: torch.load(weights_only=True) cannot read it "
-                              f"({type(e).__name__}: {_first_line(e)})") from None
-    missing = [k for k in _CKPT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
-    if missing:
-        raise CheckpointError(f"{path} is not a lungseg_nb checkpoint: no {', '.join(repr(k) for k in missing)} key "
-                              f"(lungseg_train writes a dict with {', '.join(_CKPT_KEYS)})")
-    if ckpt['format'] != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: checkpoint format {ckpt['format']!r} is not {CHECKPOINT_FORMAT!r}, "
-                              "the only one this version of lungseg_nb reads")
-    return ckpt
-
-# %% ../nbs/10_inference.ipynb #8e496748
-def _strip_wrappers(state:dict)->dict:
-    for pre in ('_orig_mod.', 'module.'):
-        if state and all(k.startswith(pre) for k in state): state = {k[len(pre):]: v for k, v in state.items()}
-    return state
-
-def _few(xs:list, n:int=3)->str: return ', '.join(xs[:n]) + (f' (+{len(xs)-n} more)' if len(xs) > n else '')
-
-def check_state_dict(model:nn.Module, # the model built from the stored configuration
-                     state:dict, # the stored weights
-                     source:str='checkpoint', # file name for the message
-                    ):
-    "Raise `CheckpointError` listing missing, unexpected and mis-shaped keys if `state` does not fit `model`."
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in own
-              if k in state and getattr(state[k], 'shape', None) != own[k].shape]
-    if not (missing or unexpected or shapes): return
-    parts = [f"{what} {_few(xs)}" for what, xs in
-             (('missing keys:', missing), ('unexpected keys:', unexpected), ('wrong shapes:', shapes)) if xs]
-    raise CheckpointError(f"{source}: the weights do not fit the stored model config; " + '; '.join(parts))
+__all__ = ['IMAGE_EXTS', 'NIFTI_EXTS', 'EVAL_COLUMNS', 'load_model', 'auto_batch_size', 'predict_slices', 'from_canonical',
+           'predict_volume', 'tumor_ml', 'read_gray', 'overlay', 'write_png', 'predict_images', 'find_inputs',
+           'save_nifti', 'write_csv', 'predict', 'run_split', 'evaluate', 'AlsoDashedFlag', 'lungseg_predict',
+           'lungseg_evaluate']
 
 # %% ../nbs/10_inference.ipynb #25ca0df3
 def load_model(checkpoint:str|Path, # .pt file written by lungseg_train
@@ -93,11 +43,7 @@ def load_model(checkpoint:str|Path, # .pt file written by lungseg_train
     except ConfigError as e: raise CheckpointError(f"{checkpoint}: the stored configuration is not valid: {e}") from None
     try: model = build_model(cfg.model)
     except ValueError as e: raise CheckpointError(f"{checkpoint}: the stored model config cannot be built: {e}") from None
-    state = ckpt['model']
-    if not isinstance(state, dict): raise CheckpointError(f"{checkpoint}: 'model' holds {type(state).__name__}, not a state dict")
-    state = _strip_wrappers(state)
-    check_state_dict(model, state, str(checkpoint))
-    model.load_state_dict(state)
+    load_weights(model, ckpt['model'], str(checkpoint))
     device = device if isinstance(device, torch.device) else get_device(device)
     return model.to(device).eval(), cfg
 

@@ -685,7 +685,7 @@ def finish(self:Trainer)->dict:
     "Evaluate best.pt on the held-out volumes, write evaluation.csv and predictions.png, print the summary."
     cfg, d = self.cfg, self.cfg.data
     ck = load_checkpoint(self.checkpoint.best_path, map_location=self.device)
-    model = build_model(cfg.model).to(self.device); model.load_state_dict(ck['model']); model.eval()
+    model = load_weights(build_model(cfg.model), ck['model'], str(self.checkpoint.best_path)).to(self.device).eval()
     split = 'test' if self.split.get('test') else 'val'
     ds = SliceDataset(self.data_dir, self.split[split], keep_only=False, context_slices=d.context_slices,
                       transform=build_transforms(None, d.img_size, train=False))
@@ -746,10 +746,10 @@ def _cli_error(e:BaseException|str, code:int=2):
 
 @call_parse
 def lungseg_train(config:Param("YAML config file, e.g. configs/demo.yaml (optional with --resume)", str)=None,
-                  set:Param("override config keys: --set train.epochs=5 data.num_workers=0 (repeatable)", str, nargs='+', action='append')=None,
+                  overrides:Param("override config keys: --set train.epochs=5 data.num_workers=0 (repeatable)", str, action=SetFlag)=None,
                   resume:Param("continue a run from its checkpoint, e.g. runs/demo/weights/last.pt", str)=None):
     "Train an Attention U-Net as configured: prepare the data if missing, train, checkpoint, evaluate, plot."
-    overrides = [s for group in (set or []) for s in group]
+    overrides = flat_overrides(overrides)
     try:
         if resume is not None:
             ck_cfg = load_checkpoint(resume)['config']
