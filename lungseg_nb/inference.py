@@ -26,12 +26,12 @@ from .data.dataset import preprocess, build_transforms, context_indices, load_sp
 from .data.convert import to_canonical, hu_window, volume_to_slices, slices_to_volume
 from .data.download import list_cases, AlsoDashed, cli_error
 from .metrics import volume_metrics, summarize_volumes
+from .io import save_nifti, write_csv, write_png
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'NIFTI_EXTS', 'EVAL_COLUMNS', 'load_model', 'auto_batch_size', 'predict_slices', 'from_canonical',
-           'predict_volume', 'tumor_ml', 'read_gray', 'overlay', 'write_png', 'predict_images', 'find_inputs',
-           'save_nifti', 'write_csv', 'predict', 'run_split', 'evaluate', 'AlsoDashedFlag', 'lungseg_predict',
-           'lungseg_evaluate']
+           'predict_volume', 'tumor_ml', 'read_gray', 'overlay', 'predict_images', 'find_inputs', 'predict',
+           'run_split', 'evaluate', 'AlsoDashedFlag', 'lungseg_predict', 'lungseg_evaluate']
 
 # %% ../nbs/10_inference.ipynb #25ca0df3
 def load_model(checkpoint:str|Path, # .pt file written by lungseg_train
@@ -167,12 +167,6 @@ def overlay(img:np.ndarray, # uint8 (H,W) grey slice
     contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     return cv2.drawContours(out, contours, -1, color, max(1, round(min(img.shape[:2]) / 256)))
 
-def write_png(path:str|Path, img:np.ndarray)->Path:
-    "Write an image as PNG atomically."
-    ok, buf = cv2.imencode('.png', img)
-    if not ok: raise ValueError(f"could not encode an image of shape {img.shape} as PNG")
-    with atomic_write(path) as f: f.write(buf.tobytes())
-    return Path(path)
 
 # %% ../nbs/10_inference.ipynb #a2a4e6e5
 def _stem(path:str|Path)->str:
@@ -251,22 +245,6 @@ def find_inputs(source:str|Path # a PNG/JPG image, a NIfTI volume, or a folder o
     return found['image'], found['volume']
 
 # %% ../nbs/10_inference.ipynb #4fc8b81b
-def save_nifti(img:nib.spatialimages.SpatialImage, path:str|Path)->Path:
-    "Write a NIfTI image atomically (`.nii.gz` gzipped at level 1, like nibabel)."
-    data = img.to_bytes()
-    with atomic_write(path) as f:
-        if str(path).endswith('.gz'):
-            with gzip.GzipFile(filename='', mode='wb', fileobj=f, compresslevel=1, mtime=0) as gz: gz.write(data)
-        else: f.write(data)
-    return Path(path)
-
-def write_csv(rows:list[dict], path:str|Path)->Path:
-    "Write dict rows as CSV atomically (columns from the first row)."
-    with atomic_write(path, 'w') as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [], lineterminator='\n')
-        w.writeheader(); w.writerows(rows)
-    return Path(path)
-
 def _volume_overlay(img:nib.spatialimages.SpatialImage, mask:nib.spatialimages.SpatialImage, cfg:Config)->np.ndarray:
     "Display-oriented axial slice with the largest predicted tumor area, outlined."
     sl = volume_to_slices(hu_window(_volume_data(to_canonical(img)), cfg.data.window_level, cfg.data.window_width))
