@@ -11,7 +11,8 @@ import argparse, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np, nibabel as nib, cv2
 from lungseg_nb.data.convert import convert_dataset, hu_window, PNG_COMPRESSION
-from lungseg_nb.data.download import list_cases, write_msd_folder, MSD_TASK
+from lungseg_nb.data.download import list_cases, MSD_TASK
+from lungseg_nb.testing import write_msd_folder
 
 
 def synthetic_volume(seed, size, slices):

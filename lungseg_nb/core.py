@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #eff18f7e
 from __future__ import annotations
-import os, random, difflib, contextlib, tempfile
+import os, random, difflib
 from pathlib import Path
 from typing import Literal, Optional, Any, Iterable
 
@@ -13,11 +13,12 @@ import torch
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator, field_validator
 
+from .io import atomic_write
+
 # %% auto #0
 __all__ = ['ModelConfig', 'DataConfig', 'TrainConfig', 'SchedulerConfig', 'EMAConfig', 'EarlyStoppingConfig', 'CheckpointConfig',
            'LossConfig', 'AugmentationConfig', 'OutputConfig', 'Config', 'ConfigError', 'validate_config',
-           'apply_overrides', 'load_config', 'atomic_write', 'save_yaml', 'save_config', 'seed_everything',
-           'seed_worker', 'get_device']
+           'apply_overrides', 'load_config', 'save_yaml', 'save_config', 'seed_everything', 'seed_worker', 'get_device']
 
 # %% ../nbs/00_core.ipynb #30e427ec
 class _Section(BaseModel):
@@ -252,21 +253,6 @@ def load_config(path:str|Path|None=None, # YAML file; None = the built-in defaul
     return validate_config(apply_overrides(data, overrides), source)
 
 # %% ../nbs/00_core.ipynb #66de17e1
-@contextlib.contextmanager
-def atomic_write(path:str|Path, mode:str='wb'):
-    "Open a temporary file next to `path` and rename it over `path` only if the block succeeds."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f: yield f
-        umask = os.umask(0); os.umask(umask)  # mkstemp makes 0600 files; give the usual permissions
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
-
 def save_yaml(obj:Any, path:str|Path):
     "Write a plain object as YAML, atomically."
     with atomic_write(path, 'w') as f: yaml.safe_dump(obj, f, sort_keys=False)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_inference.ipynb #dd275d65
 from __future__ import annotations
-import argparse, csv, gzip, math, sys, warnings
+import math, sys, warnings
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -20,18 +20,18 @@ from tqdm import tqdm
 
 from .checkpoint import (CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, check_state_dict, strip_wrappers,
                                    load_weights, _few, _first_line)
-from .core import Config, ConfigError, validate_config, get_device, atomic_write
+from .core import Config, ConfigError, validate_config, get_device
 from .models.unet import build_model
-from .data.dataset import preprocess, build_transforms, context_indices, load_split
-from .data.convert import to_canonical, hu_window, volume_to_slices, slices_to_volume
-from .data.download import list_cases, AlsoDashed, cli_error
+from .data.dataset import model_input, load_split
+from .data.convert import to_canonical, volume_slices, volume_to_slices, slices_to_volume
+from .data.download import list_cases
 from .metrics import volume_metrics, summarize_volumes
-from .io import save_nifti, write_csv, write_png
+from .io import AlsoDashed, AlsoDashedFlag, read_png, run_cli, save_nifti, write_csv, write_png
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'NIFTI_EXTS', 'EVAL_COLUMNS', 'load_model', 'auto_batch_size', 'predict_slices', 'from_canonical',
-           'predict_volume', 'tumor_ml', 'read_gray', 'overlay', 'predict_images', 'find_inputs', 'predict',
-           'run_split', 'evaluate', 'AlsoDashedFlag', 'lungseg_predict', 'lungseg_evaluate']
+           'predict_volume', 'tumor_ml', 'overlay', 'predict_images', 'find_inputs', 'predict', 'run_split', 'evaluate',
+           'lungseg_predict', 'lungseg_evaluate']
 
 # %% ../nbs/10_inference.ipynb #25ca0df3
 def load_model(checkpoint:str|Path, # .pt file written by lungseg_train
@@ -61,11 +61,6 @@ def auto_batch_size(device:str|torch.device)->int:
     "Default slices per forward pass: 16 on a GPU; 1 on a CPU, where bigger batches only add cache misses."
     return 16 if torch.device(device).type == 'cuda' else 1
 
-def _stack_context(slices:np.ndarray, z:int, k:int)->np.ndarray:
-    "Slice z with k neighbours on each side as channels (H,W,2k+1), as `SliceDataset` stacks them."
-    if k == 0: return slices[z]
-    return np.dstack([slices[i] for i in context_indices(z, len(slices), k)])
-
 # %% ../nbs/10_inference.ipynb #03a61699
 def predict_slices(model:nn.Module, # segmentation network in eval mode
                    slices:np.ndarray, # uint8 windowed slices (Z,H,W), or (Z,H,W,C) with channels already stacked
@@ -75,7 +70,8 @@ def predict_slices(model:nn.Module, # segmentation network in eval mode
                    context_slices:int=0, # k: 2.5D input of 2k+1 neighbouring slices (cfg.data.context_slices)
                    device:Optional[str|torch.device]=None, # None = where the model is
                    progress:bool=False, # show a progress bar over batches
-                  )->np.ndarray: # float32 tumor probability (Z,H,W)
+                   zs:Optional[Sequence[int]]=None, # predict only these slices (their neighbours still come from `slices`); None = all
+                  )->np.ndarray: # float32 tumor probability (len(zs),H,W)
     "Tumor probability of every pixel of a stack of slices, preprocessed exactly as for validation."
     slices = np.asarray(slices)
     if slices.dtype != np.uint8: raise TypeError(f"predict_slices expects uint8 windowed slices, got {slices.dtype}; window HU with hu_window first")
@@ -85,19 +81,19 @@ def predict_slices(model:nn.Module, # segmentation network in eval mode
     batch_size = batch_size or auto_batch_size(device)
     if batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     Z, H, W = slices.shape[:3]
-    resize = build_transforms(None, img_size, train=False)
-    out = np.empty((Z, H, W), np.float32)
+    zs = range(Z) if zs is None else list(zs)
+    out = np.empty((len(zs), H, W), np.float32)
     was_training = model.training; model.eval()
     try:
         with torch.inference_mode():
-            for s in tqdm(range(0, Z, batch_size), desc='slices', unit='batch', leave=False, disable=not progress):
-                zs = range(s, min(s + batch_size, Z))
-                x = torch.stack([preprocess(resize(image=_stack_context(slices, z, context_slices))['image']) for z in zs]).to(device)
+            for s in tqdm(range(0, len(zs), batch_size), desc='slices', unit='batch', leave=False, disable=not progress):
+                chunk = zs[s:s + batch_size]
+                x = model_input(slices, chunk, img_size, context_slices).to(device)
                 p = _tumor_prob(model, x)
                 if tta: p = (p + _tumor_prob(model, x.flip(-1)).flip(-1) + _tumor_prob(model, x.flip(-2)).flip(-2)) / 3
                 if p.shape[-2:] != (H, W):
                     p = F.interpolate(p[:, None], size=(H, W), mode='bilinear', align_corners=False)[:, 0]
-                out[s:s + len(zs)] = p.cpu().numpy()
+                out[s:s + len(chunk)] = p.cpu().numpy()
     finally: model.train(was_training)
     return out
 
@@ -121,11 +117,10 @@ def _like(img:nib.spatialimages.SpatialImage, data:np.ndarray, dtype, descrip:st
 
 # %% ../nbs/10_inference.ipynb #e99ce893
 def _volume_data(img:nib.spatialimages.SpatialImage)->np.ndarray:
-    "HU data of a 3D image as stored (int16 for MSD; float if the file is scaled); a trailing singleton 4th axis is dropped."
-    shape = img.shape
-    if len(shape) == 4 and shape[3] == 1: shape = shape[:3]
-    if len(shape) != 3: raise ValueError(f"expected a 3D CT volume, got an image of shape {img.shape}")
-    return np.asanyarray(img.dataobj).reshape(shape)   # no float32 copy: hu_window converts once
+    "The data of a 3D image as stored (no float copy); a trailing singleton 4th axis is dropped."
+    if len(img.shape) == 4 and img.shape[3] == 1: return np.asanyarray(img.dataobj).reshape(img.shape[:3])
+    if len(img.shape) != 3: raise ValueError(f"expected a 3D CT volume, got an image of shape {img.shape}")
+    return np.asanyarray(img.dataobj)
 
 def predict_volume(model:nn.Module, # segmentation network in eval mode
                    img:nib.spatialimages.SpatialImage, # CT volume in HU, any orientation
@@ -137,13 +132,12 @@ def predict_volume(model:nn.Module, # segmentation network in eval mode
                   )->tuple[nib.spatialimages.SpatialImage, nib.spatialimages.SpatialImage]: # (uint8 mask, float32 probability)
     "Segment a CT volume; the mask and probability have the input's shape, affine and header."
     if not 0 < threshold < 1: raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-    img3 = img if img.ndim == 3 else img.__class__(_volume_data(img), img.affine, img.header)
-    can = to_canonical(img3)
     d = cfg.data
-    slices = volume_to_slices(hu_window(_volume_data(can), d.window_level, d.window_width))
+    slices = volume_slices(img, d.window_level, d.window_width)        # canonical, windowed, display order
+    img3 = img if len(img.shape) == 3 else img.__class__(_volume_data(img), img.affine, img.header)
     prob = predict_slices(model, slices, d.img_size, batch_size=batch_size, tta=tta,
                           context_slices=d.context_slices, progress=progress)
-    prob = from_canonical(slices_to_volume(prob), can, img3)
+    prob = from_canonical(slices_to_volume(prob), to_canonical(img3), img3)
     if prob.shape != img3.shape: raise RuntimeError(f"internal error: prediction shape {prob.shape} != volume shape {img3.shape}")
     mask = (prob > threshold).astype(np.uint8)
     return (_like(img3, mask, np.uint8, 'lungseg_nb tumor mask'), _like(img3, prob, np.float32, 'lungseg_nb tumor probability'))
@@ -153,11 +147,6 @@ def tumor_ml(mask:nib.spatialimages.SpatialImage)->float:
     return float(np.count_nonzero(np.asanyarray(mask.dataobj)) * np.prod(mask.header.get_zooms()[:3]) / 1000)
 
 # %% ../nbs/10_inference.ipynb #81656ea8
-def read_gray(path:str|Path # PNG or JPG file
-             )->Optional[np.ndarray]: # uint8 (H,W), or None if OpenCV cannot decode the file
-    "An image as 8-bit grey, converted the way the training slices are read (`cv2.IMREAD_GRAYSCALE`)."
-    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-
 def overlay(img:np.ndarray, # uint8 (H,W) grey slice
             mask:np.ndarray, # (H,W) mask, nonzero = tumor
             color:tuple=(0, 0, 255), # BGR outline colour (red)
@@ -194,9 +183,8 @@ def predict_images(model:nn.Module, # segmentation network in eval mode
     for s in range(0, len(paths), batch_size):
         imgs = {}
         for p in paths[s:s + batch_size]:
-            im = read_gray(p)
-            if im is None: warnings.warn(f"skipping {p}: not a readable PNG/JPG image")
-            else: imgs[Path(p)] = im
+            try: imgs[Path(p)] = read_png(p)           # grey, as the training slices are read
+            except (OSError, ValueError): warnings.warn(f"skipping {p}: not a readable PNG/JPG image")
         for shape in dict.fromkeys(im.shape for im in imgs.values()):
             group = [p for p, im in imgs.items() if im.shape == shape]
             probs = predict_slices(model, np.stack([imgs[p] for p in group]), cfg.data.img_size, batch_size=batch_size,
@@ -247,7 +235,7 @@ def find_inputs(source:str|Path # a PNG/JPG image, a NIfTI volume, or a folder o
 # %% ../nbs/10_inference.ipynb #4fc8b81b
 def _volume_overlay(img:nib.spatialimages.SpatialImage, mask:nib.spatialimages.SpatialImage, cfg:Config)->np.ndarray:
     "Display-oriented axial slice with the largest predicted tumor area, outlined."
-    sl = volume_to_slices(hu_window(_volume_data(to_canonical(img)), cfg.data.window_level, cfg.data.window_width))
+    sl = volume_slices(img, cfg.data.window_level, cfg.data.window_width)
     ms = volume_to_slices(np.asanyarray(to_canonical(mask).dataobj))
     z = int(ms.reshape(len(ms), -1).sum(1).argmax()) if ms.any() else len(ms) // 2
     return overlay(sl[z], ms[z])
@@ -379,25 +367,7 @@ def evaluate(weights:str|Path, # checkpoint (.pt) written by lungseg_train
     return rows, summary
 
 # %% ../nbs/10_inference.ipynb #34afe508
-class AlsoDashedFlag(argparse.Action):
-    "A `store_true` flag that accepts `--a-b` as well as fastcore's `--a_b` spelling."
-    def __init__(self, option_strings, dest, default=False, **kwargs):
-        kwargs.pop('nargs', None)
-        dashed = [o.replace('_', '-') for o in option_strings if o.startswith('--') and '_' in o[2:]]
-        super().__init__(dashed + list(option_strings), dest, nargs=0, default=default, **kwargs)
-    def __call__(self, parser, namespace, values, option_string=None): setattr(namespace, self.dest, True)
-
-_USER_ERRORS = (OSError, ValueError)  # missing/unreadable files, bad values; anything else is a bug worth a traceback
-
-def _run_cli(f, **kwargs):
-    "Call `f`; user errors become one `error: ...` line and exit 2, warnings one `warning: ...` line."
-    def show(message, category, filename, lineno, file=None, line=None): print(f"warning: {message}", file=sys.stderr)
-    with warnings.catch_warnings():
-        warnings.simplefilter('always', UserWarning)
-        warnings.showwarning = show
-        try: return f(**kwargs)
-        except _USER_ERRORS as e: cli_error(' '.join(str(e).split()), 2)
-        except KeyboardInterrupt: cli_error('interrupted', 130)
+_USER_ERRORS = (OSError, ValueError)  # missing/unreadable files, bad values: exit 2; anything else is a bug worth a traceback
 
 # %% ../nbs/10_inference.ipynb #d5205d90
 @call_parse
@@ -416,7 +386,7 @@ def lungseg_predict(weights:Param("checkpoint written by lungseg_train (runs/<na
                                     action=AlsoDashedFlag)=False,
                     device:Param("'' = cuda if available else cpu; or cpu, cuda, cuda:N", str)=''):
     "Segment lung tumors in CT slices (PNG/JPG) or volumes (NIfTI) with a trained lungseg_nb checkpoint."
-    _run_cli(predict, weights=weights, source=source, output=output, threshold=threshold, batch_size=batch_size,
+    run_cli(predict, usage=_USER_ERRORS, weights=weights, source=source, output=output, threshold=threshold, batch_size=batch_size,
              tta=tta, save_overlay=save_overlay, save_prob=save_prob, device=device)
 
 @call_parse
@@ -430,5 +400,5 @@ def lungseg_evaluate(weights:Param("checkpoint written by lungseg_train (runs/<n
                      tta:Param("flip test-time augmentation (3x slower)", action=AlsoDashedFlag)=False,
                      device:Param("'' = cuda if available else cpu; or cpu, cuda, cuda:N", str)=''):
     "Per-volume 3D Dice, HD95 (mm), NSD (2 mm) and tumor volumes (ml) of a checkpoint, with a mean row; prints and writes a CSV."
-    _run_cli(evaluate, weights=weights, data=data, split=split, output=output, threshold=threshold,
+    run_cli(evaluate, usage=_USER_ERRORS, weights=weights, data=data, split=split, output=output, threshold=threshold,
              batch_size=batch_size, tta=tta, device=device)

@@ -18,12 +18,12 @@ from tqdm import tqdm
 from fastcore.basics import patch
 from fastcore.script import call_parse, Param
 
-from .core import (Config, ConfigError, SchedulerConfig, TrainConfig, apply_overrides, atomic_write, get_device,
+from .core import (Config, ConfigError, SchedulerConfig, TrainConfig, apply_overrides, get_device,
                              load_config, save_config, seed_everything, validate_config)
 from .data.phantom import make_phantom_dataset
 from .data.download import list_cases
 from .data.convert import convert_dataset, read_manifest
-from .io import read_png, SetFlag, flat_overrides
+from .io import EXIT_FAILURE, EXIT_INTERRUPTED, SetFlag, atomic_write, cli_error, flat_overrides, read_png, write_csv
 from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, save_checkpoint, load_checkpoint, load_weights
 from .data.dataset import (HardNegativeSampler, SliceDataset, build_transforms, load_split, make_loaders,
                                      save_split)
@@ -510,9 +510,8 @@ HISTORY_COLUMNS = ['epoch', 'lr', 'train_loss', 'val_loss', 'val_tumor_dice', 'v
 def write_history(history:dict, # column -> list of numbers
                   path:str|Path):
     "Write the history as CSV (floats as `repr`, so reading it back is exact), atomically."
-    with atomic_write(path, 'w') as f:
-        w = csv.writer(f, lineterminator='\n'); w.writerow(list(history))
-        w.writerows(zip(*[[repr(v) if isinstance(v, float) else v for v in col] for col in history.values()]))
+    cols = [[repr(v) if isinstance(v, float) else v for v in col] for col in history.values()]
+    write_csv([dict(zip(history, r)) for r in zip(*cols)], path, columns=list(history))
 
 def read_history(path:str|Path)->dict:
     "Read history.csv back into a dict of columns (ints and floats)."
@@ -699,8 +698,7 @@ def finish(self:Trainer)->dict:
     v = validate(model, dl, None, self.device, self.amp_dtype, progress=self.progress, desc=f"evaluate {split}", volume_fn=surface)
     rows = [dict(case=r['case'], split=split, **{k: r[k] for k in ('dice', 'hd95', 'nsd', 'tumor_voxels', 'pred_voxels',
                                                                     'tumor_ml_true', 'tumor_ml_pred')}) for r in v['volumes']]
-    with atomic_write(self.run_dir/'evaluation.csv', 'w') as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator='\n'); w.writeheader(); w.writerows(rows)
+    write_csv(rows, self.run_dir/'evaluation.csv')
     plot_predictions(model, ds, self.run_dir/'predictions.png', device=self.device)
     s = summarize_volumes(v['volumes'])
     tum = [r for r in rows if r['tumor_voxels'] > 0]; free = [r for r in rows if r['tumor_voxels'] == 0]
@@ -740,10 +738,6 @@ def _flatten(d:dict, prefix:str='')->dict:
         else: out[f"{prefix}{k}"] = v
     return out
 
-def _cli_error(e:BaseException|str, code:int=2):
-    msg = str(e).strip().replace('\n', '; ')
-    print(f"error: {msg}", file=sys.stderr); sys.exit(code)
-
 @call_parse
 def lungseg_train(config:Param("YAML config file, e.g. configs/demo.yaml (optional with --resume)", str)=None,
                   overrides:Param("override config keys: --set train.epochs=5 data.num_workers=0 (repeatable)", str, action=SetFlag)=None,
@@ -762,11 +756,11 @@ def lungseg_train(config:Param("YAML config file, e.g. configs/demo.yaml (option
         elif config is None: raise ConfigError("give --config FILE (e.g. configs/demo.yaml), or --resume runs/<name>/weights/last.pt")
         else: cfg = load_config(config, overrides)
         trainer = Trainer(cfg, resume=resume)
-    except (ConfigError, CheckpointError, DataPreparationError, RunDirError, FileNotFoundError, ValueError) as e: _cli_error(e)
-    except KeyboardInterrupt: print("\ninterrupted before training started", file=sys.stderr); sys.exit(130)
+    except (ConfigError, CheckpointError, DataPreparationError, RunDirError, FileNotFoundError, ValueError) as e: cli_error(e)
+    except KeyboardInterrupt: cli_error("interrupted before training started", EXIT_INTERRUPTED)
     try: trainer.fit()
-    except NonFiniteLossError as e: _cli_error(e, 1)
+    except NonFiniteLossError as e: cli_error(e, EXIT_FAILURE)
     except KeyboardInterrupt:
         print(f"\ninterrupted after epoch {trainer.epoch}; continue with: lungseg_train --resume {trainer.checkpoint.last_path}",
               file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)

@@ -19,11 +19,11 @@ from fastcore.basics import patch
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from .data.convert import hu_window, to_canonical, volume_to_slices, slices_to_volume
-from .data.dataset import context_indices
+from .data.convert import hu_window, to_canonical, volume_slices, volume_to_slices, slices_to_volume
 from .data.download import list_cases
 from .metrics import volume_dice
-from .inference import load_model, predict_slices, predict_volume, run_split, save_nifti
+from .inference import load_model, predict_slices, predict_volume, run_split
+from .io import save_nifti
 
 # %% auto #0
 __all__ = ['WINDOWS', 'TRUTH_RGB', 'PRED_RGB', 'LINE_RGB', 'OVERLAY_PALETTE', 'CaseSource', 'outline', 'heat_lut',
@@ -507,16 +507,13 @@ def predict_with_attention(model, # segmentation network (eval mode), e.g. from 
                           )->tuple: # (prob canonical (X,Y,Z) float32, {gate name: display (Z,h,w) float16})
     "Tumor probability and the attention maps of every gate for a whole volume."
     d = cfg.data
-    can = to_canonical(image)
-    slices = volume_to_slices(hu_window(np.asarray(can.dataobj, dtype=np.float32).reshape(can.shape[:3]),
-                                        d.window_level, d.window_width))
-    Z, k = len(slices), d.context_slices
+    slices = volume_slices(image, d.window_level, d.window_width)    # what prediction and validation start from
+    Z = len(slices)
     probs, maps = [], {}
     for s in tqdm(range(0, Z, batch_size), desc='attention', unit='batch', leave=False, disable=not progress):
         zs = range(s, min(s + batch_size, Z))
-        # neighbours are stacked here for 2.5D models, so that batches at chunk edges still see their true neighbours
-        x = np.stack([np.dstack([slices[i] for i in context_indices(z, Z, k)]) for z in zs]) if k else slices[s:zs.stop]
-        probs.append(predict_slices(model, x, d.img_size, batch_size=len(zs)))
+        # one chunk at a time, with its true 2.5D neighbours: the attention maps of the chunk are read after each pass
+        probs.append(predict_slices(model, slices, d.img_size, batch_size=len(zs), context_slices=d.context_slices, zs=zs))
         for i, a in enumerate(getattr(model, 'attention_maps', None) or []):
             a = a.detach().float().cpu().numpy()[:, 0].astype(np.float16)
             maps.setdefault(f'gate {i + 1} (1/{max(1, round(d.img_size / a.shape[-1]))})', []).append(a)

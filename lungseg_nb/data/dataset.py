@@ -15,15 +15,16 @@ import numpy as np
 import torch
 import albumentations as A
 from torch.utils.data import Dataset, DataLoader, Sampler, WeightedRandomSampler, get_worker_info
+from fastcore.basics import patch
 
-from ..core import AugmentationConfig, Config, atomic_write, get_device, seed_worker
-from ..io import read_manifest, read_png
+from ..core import AugmentationConfig, Config, get_device, seed_worker
+from ..io import atomic_write, read_manifest, read_png
 from .convert import context_indices
 
 # %% auto #0
 __all__ = ['load_manifest', 'SPLIT_NAMES', 'ELASTIC', 'GRID_DISTORTION', 'check_split', 'split_cases', 'save_split', 'load_split',
-           'preprocess', 'TumorSafeCoarseDropout', 'build_transforms', 'prepare_slice', 'SliceDataset', 'tumor_sampler',
-           'HardNegativeSampler', 'make_loaders']
+           'preprocess', 'TumorSafeCoarseDropout', 'build_transforms', 'stack_context', 'model_input', 'SliceDataset',
+           'tumor_sampler', 'HardNegativeSampler', 'make_loaders']
 
 # %% ../../nbs/04_data.dataset.ipynb #d5feca42
 load_manifest = read_manifest   # the one manifest reader (`lungseg_nb.io.read_manifest`), under this chapter's name
@@ -184,13 +185,24 @@ def build_transforms(aug:AugmentationConfig|None, # probabilities and limits (ig
     return A.Compose(tfms, seed=seed)
 
 # %% ../../nbs/04_data.dataset.ipynb #1022de95
-def prepare_slice(img:np.ndarray, # uint8 (H,W) or (H,W,C) slice, as read from a PNG or windowed from a volume
-                  img_size:int, # the model's input side (cfg.data.img_size)
-                 )->torch.Tensor: # float32 (C,img_size,img_size) in [0, 1]
-    "Inference preprocessing: the validation resize then `preprocess`, identical to the dataset's validation path."
-    return preprocess(build_transforms(None, img_size, train=False)(image=img)['image'])
+def stack_context(slices, # the uint8 slices of one volume in slice order: (Z,H,W) array or any sequence of (H,W) arrays
+                  z:int, # centre slice
+                  k:int=0, # context: k slices on each side (cfg.data.context_slices)
+                 )->np.ndarray: # (H,W) for k=0, else (H,W,2k+1) with channel j = slice z-k+j, clamped at the ends
+    "Slice `z` with its `k` neighbours on each side as channels: the one 2.5D stacking of the project."
+    if k == 0: return np.asarray(slices[z])
+    return np.dstack([slices[i] for i in context_indices(z, len(slices), k)])
 
-# %% ../../nbs/04_data.dataset.ipynb #a831eeff
+def model_input(slices, # uint8 windowed slices of one volume: (Z,H,W), or (Z,H,W,C) already stacked (then k=0)
+                zs:Iterable[int], # the slices to prepare
+                img_size:int, # the model's input side (cfg.data.img_size)
+                k:int=0, # context slices (cfg.data.context_slices)
+               )->torch.Tensor: # float32 (len(zs), 2k+1, img_size, img_size) in [0, 1]
+    "The network's input for slices `zs` of a volume: 2.5D stacking, the validation resize, `preprocess`."
+    resize = build_transforms(None, img_size, train=False)
+    return torch.stack([preprocess(resize(image=stack_context(slices, z, k))['image']) for z in zs])
+
+# %% ../../nbs/04_data.dataset.ipynb #0de2b539
 class SliceDataset(Dataset):
     "Axial PNG slices of some cases of a converted dataset, as `(image float32 (C,H,W), mask int64 (H,W))`."
     def __init__(self, root:str|Path, # converted dataset directory
@@ -248,56 +260,71 @@ class SliceDataset(Dataset):
         if missing: raise FileNotFoundError(f"{len(missing)} slice file(s) listed in {self.root/'manifest.csv'} are missing, e.g. "
                                             f"{str(self.root/missing[0])!r}; re-run lungseg_convert")
 
-    def set_seed(self, seed:int):
-        "Reseed the augmentation pipeline (the dataset's own generator, used outside loader workers)."
-        self.seed, self._seeded_for = seed, None
-        if self.transform is not None: self.transform.set_random_seed(seed)
+# %% ../../nbs/04_data.dataset.ipynb #63ba4ff8
+@patch
+def set_seed(self:SliceDataset, seed:int):
+    "Reseed the augmentation pipeline (the dataset's own generator, used outside loader workers)."
+    self.seed, self._seeded_for = seed, None
+    if self.transform is not None: self.transform.set_random_seed(seed)
 
-    def _reseed_in_worker(self):
-        wi = get_worker_info()
-        if wi is not None and self._seeded_for != (wi.id, wi.seed):
-            self.transform.set_random_seed(wi.seed % 2**32); self._seeded_for = (wi.id, wi.seed)
+@patch
+def _reseed_in_worker(self:SliceDataset):
+    wi = get_worker_info()
+    if wi is not None and self._seeded_for != (wi.id, wi.seed):
+        self.transform.set_random_seed(wi.seed % 2**32); self._seeded_for = (wi.id, wi.seed)
 
-    def load_image(self, i:int)->np.ndarray:
-        "uint8 slice `i` as stored: (H,W), or (H,W,2k+1) with neighbours for 2.5D."
-        r = self.rows[i]
-        if self.k == 0: return self._read(r['image'])
-        return np.dstack([self._read(nb['image']) for nb in self._context_rows(r)])
+class _CaseSlices:
+    "The image slices of one case, read (or taken from the cache) when indexed."
+    def __init__(self, ds:SliceDataset, r:dict): self.ds, self.case, self.n = ds, r['case'], r['n_slices']
+    def __len__(self): return self.n
+    def __getitem__(self, z:int)->np.ndarray: return self.ds._read(self.ds._index[(self.case, z)]['image'])
 
-    def load_mask(self, i:int)->np.ndarray:
-        "uint8 (H,W) label of slice `i` in {0, 1}."
-        return (self._read(self.rows[i]['label']) > 0).astype(np.uint8)
+@patch
+def load_image(self:SliceDataset, i:int)->np.ndarray:
+    "uint8 slice `i` as stored: (H,W), or (H,W,2k+1) with neighbours for 2.5D (`stack_context`)."
+    r = self.rows[i]
+    return stack_context(_CaseSlices(self, r), r['slice'], self.k)
 
-    def __len__(self): return len(self.rows)
+@patch
+def load_mask(self:SliceDataset, i:int)->np.ndarray:
+    "uint8 (H,W) label of slice `i` in {0, 1}."
+    return (self._read(self.rows[i]['label']) > 0).astype(np.uint8)
 
-    def __getitem__(self, i:int):
-        img, mask = self.load_image(i), self.load_mask(i)
-        if self.transform is not None:
-            self._reseed_in_worker()
-            out = self.transform(image=img, mask=mask); img, mask = out['image'], out['mask']
-        return preprocess(img), torch.from_numpy(mask.astype(np.int64))
+@patch
+def __len__(self:SliceDataset): return len(self.rows)
 
-    @property
-    def in_channels(self): return 2*self.k + 1
-    @property
-    def tumor_flags(self)->np.ndarray:
-        "Boolean per item: does the slice hold tumor (manifest `tumor_pixels` > 0)?"
-        return np.array([r['tumor_pixels'] > 0 for r in self.rows], dtype=bool)
+@patch
+def __getitem__(self:SliceDataset, i:int):
+    img, mask = self.load_image(i), self.load_mask(i)
+    if self.transform is not None:
+        self._reseed_in_worker()
+        out = self.transform(image=img, mask=mask); img, mask = out['image'], out['mask']
+    return preprocess(img), torch.from_numpy(mask.astype(np.int64))
 
-    def volume_indices(self)->dict[str, list[int]]:
-        "For each case, its item indices in slice order; with keep_only=False each volume must be complete."
-        out = {}
-        for i, r in enumerate(self.rows): out.setdefault(r['case'], []).append(i)
-        if not self.keep_only:
-            for c, idx in out.items():
-                n = self.rows[idx[0]]['n_slices']
-                if [self.rows[i]['slice'] for i in idx] != list(range(n)):
-                    raise ValueError(f"case {c!r}: the manifest does not hold all {n} slices, so the volume cannot be rebuilt; re-run lungseg_convert")
-        return out
+# %% ../../nbs/04_data.dataset.ipynb #04217bb7
+@patch(as_prop=True)
+def in_channels(self:SliceDataset)->int: return 2*self.k + 1
+@patch(as_prop=True)
+def tumor_flags(self:SliceDataset)->np.ndarray:
+    "Boolean per item: does the slice hold tumor (manifest `tumor_pixels` > 0)?"
+    return np.array([r['tumor_pixels'] > 0 for r in self.rows], dtype=bool)
 
-    def __repr__(self):
-        return (f"SliceDataset({len(self)} slices of {len(self.cases)} case(s), {int(self.tumor_flags.sum())} with tumor, "
-                f"in_channels={self.in_channels}, {'keep=1 rows' if self.keep_only else 'all slices'}{', cached' if self.cached else ''})")
+@patch
+def volume_indices(self:SliceDataset)->dict[str, list[int]]:
+    "For each case, its item indices in slice order; with keep_only=False each volume must be complete."
+    out = {}
+    for i, r in enumerate(self.rows): out.setdefault(r['case'], []).append(i)
+    if not self.keep_only:
+        for c, idx in out.items():
+            n = self.rows[idx[0]]['n_slices']
+            if [self.rows[i]['slice'] for i in idx] != list(range(n)):
+                raise ValueError(f"case {c!r}: the manifest does not hold all {n} slices, so the volume cannot be rebuilt; re-run lungseg_convert")
+    return out
+
+@patch
+def __repr__(self:SliceDataset):
+    return (f"SliceDataset({len(self)} slices of {len(self.cases)} case(s), {int(self.tumor_flags.sum())} with tumor, "
+            f"in_channels={self.in_channels}, {'keep=1 rows' if self.keep_only else 'all slices'}{', cached' if self.cached else ''})")
 
 # %% ../../nbs/04_data.dataset.ipynb #348a5a4a
 def tumor_sampler(dataset:SliceDataset, # training dataset (uses `dataset.tumor_flags`)

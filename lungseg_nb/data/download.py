@@ -16,10 +16,9 @@ from ..io import AlsoDashed, EXIT_FAILURE, atomic_write_text, cli_error
 # %% auto #0
 __all__ = ['MSD_URL', 'MSD_MD5', 'MSD_TASK', 'KAGGLE_DATASET', 'KAGGLE_HELP', 'LAYOUTS_HELP', 'DownloadError', 'ChecksumError',
            'UnsafeArchiveError', 'UnsafePickleError', 'DatasetLayoutError', 'MissingDependencyError', 'md5_file',
-           'fetch_resumable', 'safe_extract', 'download_msd', 'write_msd_folder', 'tiny_volume', 'kaggle_credentials',
-           'download_kaggle', 'SegmentArrayStub', 'SegmentStub', 'SegmentPickleLoader',
-           'restricted_load_segment_pickle', 'segment_array_to_volume', 'segment_array_pickle', 'Case', 'list_cases',
-           'write_kaggle_folder', 'lungseg_download']
+           'fetch_resumable', 'safe_extract', 'download_msd', 'kaggle_credentials', 'download_kaggle',
+           'SegmentArrayStub', 'SegmentStub', 'SegmentPickleLoader', 'restricted_load_segment_pickle',
+           'segment_array_to_volume', 'Case', 'list_cases', 'lungseg_download']
 
 # %% ../../nbs/02_data.download.ipynb #641eabe6
 MSD_URL = "https://msd-for-monai.s3-us-west-2.amazonaws.com/Task06_Lung.tar"
@@ -174,38 +173,6 @@ def download_msd(dest:str|Path, # folder that will hold Task06_Lung.tar and Task
     atomic_write_text(marker, json.dumps(dict(md5=md5, url=url)))
     return task
 
-# %% ../../nbs/02_data.download.ipynb #6e31ad66
-def write_msd_folder(root:str|Path, # folder to create (e.g. .../Task06_Lung)
-                     volumes:dict, # case id -> (image HU array (X,Y,Z), label array or None, 4x4 affine)
-                     name:str='Lung' # dataset.json "name"
-                    )->Path: # root
-    "Write volumes in MSD layout (imagesTr/, labelsTr/, dataset.json); used for tests and small examples."
-    root = Path(root); (root/'imagesTr').mkdir(parents=True, exist_ok=True); (root/'labelsTr').mkdir(exist_ok=True)
-    training = []
-    for cid, (img, lbl, aff) in volumes.items():
-        nib.save(nib.Nifti1Image(np.asarray(img), aff), root/'imagesTr'/f'{cid}.nii.gz')
-        if lbl is not None: nib.save(nib.Nifti1Image(np.asarray(lbl, dtype=np.uint8) if np.asarray(lbl).dtype==bool else np.asarray(lbl), aff), root/'labelsTr'/f'{cid}.nii.gz')
-        training.append(dict(image=f'./imagesTr/{cid}.nii.gz', label=f'./labelsTr/{cid}.nii.gz'))
-    meta = dict(name=name, labels={'0': 'background', '1': 'cancer'}, numTraining=len(training), training=training, test=[])
-    (root/'dataset.json').write_text(json.dumps(meta, indent=1))
-    return root
-
-def tiny_volume(seed:int=0, shape=(32, 32, 8), spacing=(0.8, 0.8, 2.5)):
-    "A small CT-like int16 volume (body, two lungs, noise) with a 0/1 tumor label in the right lung, and its RAS affine (for tests)."
-    rng = np.random.default_rng(seed)
-    X, Y, Z = shape
-    x, y = np.meshgrid(np.linspace(-1, 1, X), np.linspace(-1, 1, Y), indexing='ij')
-    plane = np.where((x/0.95)**2 + (y/0.8)**2 < 1, 40.0, -1000.0)
-    plane[((np.abs(x) - 0.45)/0.3)**2 + (y/0.55)**2 < 1] = -850
-    img = np.repeat(plane[..., None], Z, 2) + rng.normal(0, 30, shape)
-    lbl = np.zeros(shape, np.uint8)
-    cx, cy, r = int(X*(0.2 + 0.1*rng.random())), int(Y*(0.4 + 0.2*rng.random())), max(2, X//10)
-    xi, yi = np.ogrid[:X, :Y]
-    z = Z // 2
-    lbl[((xi - cx)**2 + (yi - cy)**2 <= r*r), z-1:z+2] = 1
-    img[lbl == 1] = 40 + rng.normal(0, 30, int(lbl.sum()))
-    return img.round().astype(np.int16), lbl, np.diag([*spacing, 1.0])
-
 # %% ../../nbs/02_data.download.ipynb #49797edc
 KAGGLE_HELP = ('install it with:  pip install "lungseg_nb[kaggle]"  (or pip install kagglehub), and give Kaggle your API token: '
                'set KAGGLE_USERNAME and KAGGLE_KEY, or save kaggle.json from https://www.kaggle.com/settings to ~/.kaggle/kaggle.json')
@@ -303,36 +270,6 @@ def segment_array_to_volume(sa:SegmentArrayStub, # result of `restricted_load_se
         except (ValueError, IndexError) as e: raise ValueError(f"{name}: segment roi {s.roi} does not fit shape {sa.shape} ({e})") from None
     return vol
 
-# %% ../../nbs/02_data.download.ipynb #d6869274
-def segment_array_pickle(label:np.ndarray, # dense label volume
-                         path:str|Path, # .pkl to write
-                         protocol:int=4 # pickle protocol
-                        )->Path:
-    "Write `label` as a pickle of `evalseg.io.segment_array.SegmentArray` (the Kaggle ground-truth format), for tests."
-    import types
-    mod = types.ModuleType(_EVALSEG)
-    class SegmentArray: pass
-    class SingleSegment: pass
-    for c in (SegmentArray, SingleSegment): c.__module__, c.__qualname__ = _EVALSEG, c.__name__; setattr(mod, c.__name__, c)
-    saved = {k: sys.modules.get(k) for k in ('evalseg', 'evalseg.io', _EVALSEG)}
-    sys.modules.update({'evalseg': types.ModuleType('evalseg'), 'evalseg.io': types.ModuleType('evalseg.io'), _EVALSEG: mod})
-    try:
-        sa = SegmentArray(); sa.shape, sa.dtype, sa.fill_value, sa.segments = tuple(label.shape), label.dtype, 0, []
-        sa.voxelsize = np.ones(3)
-        nz = np.argwhere(label)
-        if len(nz):
-            lo, hi = nz.min(0), nz.max(0) + 1
-            roi = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-            seg = SingleSegment(); seg.roi, seg.data, seg.shape = roi, label[roi].copy(), tuple(label.shape)
-            sa.segments.append(seg); sa.roi = roi
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, 'wb') as f: pickle.dump(sa, f, protocol=protocol)
-    finally:
-        for k, v in saved.items():
-            if v is None: sys.modules.pop(k, None)
-            else: sys.modules[k] = v
-    return Path(path)
-
 # %% ../../nbs/02_data.download.ipynb #e9b23dd8
 def _nifti_stem(name:str)->str:
     n = PurePosixPath(name).name
@@ -425,22 +362,6 @@ def list_cases(root:str|Path # dataset folder in any supported layout
     if len(lung) == 1: return _kaggle_cases(lung[0])
     if lung: raise DatasetLayoutError(f"{root}: several task folders {[p.name for p in lung]}; pass the one to use")
     raise DatasetLayoutError(f"{root}: no dataset recognised; {LAYOUTS_HELP}")
-
-# %% ../../nbs/02_data.download.ipynb #bbd45c2e
-def write_kaggle_folder(root:str|Path, # task folder to create (e.g. .../Task006_Lung)
-                        volumes:dict, # case id -> (image (X,Y,Z), label or None, affine)
-                        gz:bool|None=None # gzip members (None: alternate .nii.gz / .nii)
-                       )->Path: # root
-    "Write volumes in the Kaggle mirror layout (CT.zip + GroundTruth/*.pkl); used for tests."
-    root = Path(root); (root/'GroundTruth').mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(root/'CT.zip', 'w') as zf:
-        for i, (cid, (img, lbl, aff)) in enumerate(volumes.items()):
-            data = nib.Nifti1Image(np.asarray(img), aff).to_bytes()
-            use_gz = (i % 2 == 0) if gz is None else gz
-            zf.writestr(f'{cid}.nii.gz' if use_gz else f'{cid}.nii', gzip.compress(data) if use_gz else data)
-            if lbl is not None: segment_array_pickle(np.asarray(lbl), root/'GroundTruth'/f'{cid}.pkl')
-    (root/'metadata.json').write_text(json.dumps({'name': 'Lung'}))
-    return root
 
 # %% ../../nbs/02_data.download.ipynb #7640d3dd
 @call_parse
