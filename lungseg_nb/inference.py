@@ -23,7 +23,7 @@ from .checkpoint import (CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, ch
 from .core import Config, ConfigError, validate_config, get_device
 from .models.unet import build_model
 from .data.dataset import model_input, load_split
-from .data.convert import to_canonical, volume_slices, volume_to_slices, slices_to_volume
+from .data.convert import to_canonical, volume_data, volume_slices, volume_to_slices, slices_to_volume
 from .data.download import list_cases
 from .metrics import volume_metrics, summarize_volumes
 from .io import AlsoDashed, AlsoDashedFlag, read_png, run_cli, save_nifti, write_csv, write_png
@@ -116,12 +116,6 @@ def _like(img:nib.spatialimages.SpatialImage, data:np.ndarray, dtype, descrip:st
     return out
 
 # %% ../nbs/10_inference.ipynb #e99ce893
-def _volume_data(img:nib.spatialimages.SpatialImage)->np.ndarray:
-    "The data of a 3D image as stored (no float copy); a trailing singleton 4th axis is dropped."
-    if len(img.shape) == 4 and img.shape[3] == 1: return np.asanyarray(img.dataobj).reshape(img.shape[:3])
-    if len(img.shape) != 3: raise ValueError(f"expected a 3D CT volume, got an image of shape {img.shape}")
-    return np.asanyarray(img.dataobj)
-
 def predict_volume(model:nn.Module, # segmentation network in eval mode
                    img:nib.spatialimages.SpatialImage, # CT volume in HU, any orientation
                    cfg:Config, # the checkpoint's configuration (img_size, HU window, context slices)
@@ -134,7 +128,7 @@ def predict_volume(model:nn.Module, # segmentation network in eval mode
     if not 0 < threshold < 1: raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     d = cfg.data
     slices = volume_slices(img, d.window_level, d.window_width)        # canonical, windowed, display order
-    img3 = img if len(img.shape) == 3 else img.__class__(_volume_data(img), img.affine, img.header)
+    img3 = img if len(img.shape) == 3 else img.__class__(volume_data(img), img.affine, img.header)
     prob = predict_slices(model, slices, d.img_size, batch_size=batch_size, tta=tta,
                           context_slices=d.context_slices, progress=progress)
     prob = from_canonical(slices_to_volume(prob), to_canonical(img3), img3)
@@ -348,7 +342,7 @@ def evaluate(weights:str|Path, # checkpoint (.pt) written by lungseg_train
         img, lab = c.load_image(), c.load_label()
         if lab is None: warnings.warn(f"skipping {c.case_id}: no label"); continue
         mask, _ = predict_volume(model, img, cfg, threshold, batch_size, tta)
-        truth = _volume_data(lab) > 0
+        truth = volume_data(lab) > 0
         if truth.shape != mask.shape: raise ValueError(f"{c.case_id}: label shape {truth.shape} != image shape {mask.shape}")
         rows.append(dict(case=c.case_id, **volume_metrics(np.asanyarray(mask.dataobj), truth, img.header.get_zooms()[:3])))
     summary = summarize_volumes(rows)

@@ -19,9 +19,9 @@ from .download import Case, list_cases, DatasetLayoutError
 
 # %% auto #0
 __all__ = ['PNG_COMPRESSION', 'CASES_COLUMNS', 'to_canonical', 'volume_to_slices', 'slices_to_volume', 'display_slice',
-           'hu_window', 'volume_slices', 'select_slices', 'CaseError', 'load_case', 'slice_name', 'source_fingerprint',
-           'convert_case', 'ConvertSummary', 'convert_dataset', 'read_cases', 'context_indices', 'manifest_index',
-           'neighbours', 'lungseg_convert']
+           'hu_window', 'volume_data', 'volume_slices', 'select_slices', 'CaseError', 'load_case', 'slice_name',
+           'source_fingerprint', 'convert_case', 'ConvertSummary', 'convert_dataset', 'read_cases', 'context_indices',
+           'manifest_index', 'neighbours', 'lungseg_convert']
 
 # %% ../../nbs/03_data.convert.ipynb #fc5ff025
 def to_canonical(img:nib.spatialimages.SpatialImage # image with any affine
@@ -61,15 +61,19 @@ def hu_window(hu:np.ndarray, # Hounsfield units, any shape
     return x.astype(np.uint8)
 
 # %% ../../nbs/03_data.convert.ipynb #e0a52456
+def volume_data(img:nib.spatialimages.SpatialImage # a 3D image, or 4D with one volume (X,Y,Z,1)
+               )->np.ndarray: # (X,Y,Z) data as stored (no float copy)
+    "The 3D data of a CT image; a trailing singleton 4th axis is dropped, anything else that is not 3D is refused."
+    if len(img.shape) == 4 and img.shape[3] == 1: return np.asanyarray(img.dataobj).reshape(img.shape[:3])
+    if len(img.shape) != 3: raise ValueError(f"expected a 3D CT volume, got an image of shape {img.shape}")
+    return np.asanyarray(img.dataobj)
+
 def volume_slices(img:nib.spatialimages.SpatialImage, # CT volume in HU, any orientation; (X,Y,Z) or (X,Y,Z,1)
                   level:float=-600, # window centre (HU), cfg.data.window_level
                   width:float=1500 # window width (HU), cfg.data.window_width
                  )->np.ndarray: # uint8 (Z,H,W) display slices of the canonical volume
     "A CT image as the windowed axial slices the model sees (canonical orientation, HU window, display order)."
-    shape = img.shape[:3] if len(img.shape) == 4 and img.shape[3] == 1 else img.shape
-    if len(shape) != 3: raise ValueError(f"expected a 3D CT volume, got an image of shape {img.shape}")
-    can = to_canonical(img if len(img.shape) == 3 else img.__class__(np.asanyarray(img.dataobj).reshape(shape), img.affine, img.header))
-    return volume_to_slices(hu_window(np.asanyarray(can.dataobj), level, width))
+    return volume_to_slices(hu_window(volume_data(to_canonical(img)), level, width))
 
 # %% ../../nbs/03_data.convert.ipynb #0fbacaa3
 def select_slices(tumor_pixels:np.ndarray, # tumor pixel count per slice
